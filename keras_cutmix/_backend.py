@@ -1,0 +1,134 @@
+"""Which ops the math runs on, and the one random primitive it needs.
+
+All of keras_cutmix's math is written against `ops`, a stand-in for
+`keras.ops`. Normally it *is* `keras.ops`. Inside a TensorFlow graph while the
+Keras backend is JAX or torch (a `tf.data` pipeline, say), JAX or torch ops
+cannot touch the symbolic `tf.Tensor`s, so `ops` resolves the same names in
+Keras' TensorFlow backend instead, exactly as Keras' own preprocessing layers
+(`keras.layers.DataLayer`) do. One implementation, every backend.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from types import ModuleType
+from typing import Any, Iterator
+
+import keras
+
+_state = threading.local()
+
+
+def in_tensorflow_graph() -> bool:
+    """True while tracing a TensorFlow graph (tf.function, tf.data map)."""
+    from keras.src.utils.backend_utils import in_tf_graph
+
+    return in_tf_graph()
+
+
+def needs_tensorflow_ops(tensor: Any) -> bool:
+    """True when `tensor` must be handled by TF ops under another backend."""
+    if keras.backend.backend() == "tensorflow" or using_tensorflow_ops():
+        return False
+    if isinstance(tensor, keras.KerasTensor):
+        return False
+    if in_tensorflow_graph():
+        return True
+    # An eager `tf.Tensor` handed to a JAX/torch layer (e.g. iterating a
+    # tf.data pipeline by hand) is also TF's to handle.
+    import sys
+
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(tensor, tf.Tensor)
+
+
+def using_tensorflow_ops() -> bool:
+    return getattr(_state, "tensorflow", False)
+
+
+@contextlib.contextmanager
+def tensorflow_ops() -> Iterator[None]:
+    """Within this scope `ops` runs on Keras' TensorFlow backend."""
+    previous = using_tensorflow_ops()
+    _state.tensorflow = True
+    try:
+        yield
+    finally:
+        _state.tensorflow = previous
+
+
+def backend_name() -> str:
+    """The backend `ops` currently runs on."""
+    return "tensorflow" if using_tensorflow_ops() else keras.backend.backend()
+
+
+@functools.lru_cache(maxsize=None)
+def _tensorflow_modules() -> tuple[ModuleType, ...]:
+    from keras.src.backend import tensorflow as tf_backend
+
+    return (tf_backend.numpy, tf_backend.core, tf_backend.nn, tf_backend.math)
+
+
+@functools.lru_cache(maxsize=None)
+def _tensorflow_op(name: str) -> Any:
+    for module in _tensorflow_modules():
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise AttributeError(f"Keras' TensorFlow backend has no op {name!r}.")
+
+
+class _Ops:
+    """`keras.ops`, or the same names on Keras' TensorFlow backend."""
+
+    def __getattr__(self, name: str) -> Any:
+        if using_tensorflow_ops():
+            return _tensorflow_op(name)
+        return getattr(keras.ops, name)
+
+
+ops = _Ops()
+
+
+def tensorflow_backend() -> ModuleType:
+    """Keras' TensorFlow backend module (for a TF-side SeedGenerator)."""
+    from keras.src.backend import tensorflow as tf_backend
+
+    return tf_backend
+
+
+def stateless_uniform(shape: tuple, seed: Any) -> Any:
+    """Uniform [0, 1) float32 samples, a pure function of a (2,) int seed.
+
+    `keras.random` accepts only Python ints or SeedGenerators as seeds, so a
+    seed *tensor* (one per tf.data element, or drawn from a SeedGenerator
+    inside a jitted step) is handed to each backend's stateless generator:
+    TensorFlow's counter-based `stateless_uniform` (XLA-compilable), JAX's
+    threefry key, and for torch a generator seeded from the two seed words.
+    """
+    name = backend_name()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        seed = tf.convert_to_tensor(seed)
+        if seed.dtype != tf.int32:
+            # XLA wants int32 seeds; fold int64 seeds (tf.data.Dataset.random,
+            # Keras' TF SeedGenerator state) into range as Keras does.
+            seed = tf.cast(tf.math.floormod(tf.cast(seed, tf.int64), 2**31 - 1), tf.int32)
+        return tf.random.stateless_uniform(shape, seed=seed, dtype=tf.float32)
+    if name == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        key = jnp.asarray(seed).astype(jnp.uint32)
+        return jax.random.uniform(key, shape, dtype=jnp.float32)
+    if name == "torch":
+        import numpy as np
+
+        first, second = (int(v) for v in np.asarray(keras.ops.convert_to_numpy(seed)).ravel()[:2])
+        # Mix both words into one 31-bit torch seed: distinct counters under
+        # one base seed give distinct streams (the multiplier is odd).
+        mixed = ((first & 0xFFFFFFFF) * 0x9E3779B1 + (second & 0xFFFFFFFF)) & 0x7FFFFFFF
+        return keras.random.uniform(shape, dtype="float32", seed=mixed)
+    raise NotImplementedError(f"keras_cutmix does not support the Keras backend {name!r}.")

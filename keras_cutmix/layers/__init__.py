@@ -1,0 +1,3 @@
+from keras_cutmix.layers.cut_mix import CutMix
+
+__all__ = ["CutMix"]

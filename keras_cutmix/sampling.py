@@ -1,0 +1,182 @@
+"""Sampling: λ ~ Beta(α, α), the pasted boxes, the partners and the coins.
+
+Everything is drawn from one stateless (2,)-int seed in a single
+`stateless_uniform` call, so one seed fixes the whole augmentation and the same
+seed reproduces it, under XLA and in tf.data alike. Shapes: `B` is the batch,
+`n` is 1 in "batch" mode (one λ and box shared by the batch, as in the
+authors' code) and `B` in "sample" mode (one per sample).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import keras
+
+from keras_cutmix._backend import ops, stateless_uniform
+
+# Marsaglia–Tsang proposals drawn in parallel per Gamma sample. One proposal is
+# accepted with probability >= 0.95 for every shape >= 1, so all 8 fail with
+# probability < 0.05**8 ≈ 4e-11: a fixed, loop-free (XLA-safe) rejection sampler.
+GAMMA_PROPOSALS = 8
+
+
+class CutMixParams(NamedTuple):
+    """What one CutMix draw decided, per sample (B,) or per batch (n,).
+
+    The box is the half-open pixel range [top, bottom) × [left, right); it is
+    empty where `applied` is False, so those samples are left untouched.
+    """
+
+    partner: Any  # (B,) int32: the sample whose pixels are pasted into each sample
+    lam: Any  # (n,) float32: the sampled λ, the share the original keeps before clipping
+    applied: Any  # (n,) bool: the coin of `probability`
+    top: Any  # (n,) int32
+    bottom: Any  # (n,) int32
+    left: Any  # (n,) int32
+    right: Any  # (n,) int32
+    partner_weight: Any  # (n,) float32: label weight of the partner, 1 − λ̂
+
+
+def beta_rows(alpha: float) -> int:
+    """How many uniform rows `sample_beta` consumes for this α."""
+    # α = 1 is Beta(1, 1) = U(0, 1): one row, exact. Otherwise two Gamma
+    # samples, each with K normals (2 uniforms) + K accept tests + 1 boost.
+    return 1 if alpha == 1.0 else 2 * (3 * GAMMA_PROPOSALS + 1)
+
+
+def _log_gamma(a: float, u: Any) -> Any:
+    """log of Gamma(a, 1) samples from uniform rows `u` of shape (3K + 1, n).
+
+    Marsaglia & Tsang (2000) with K parallel proposals and the first accepted
+    one kept; shapes a < 1 use Gamma(a) = Gamma(a + 1) · U^(1/a). Working in log
+    space keeps tiny α (where U^(1/a) underflows to 0) free of 0/0.
+    """
+    k = GAMMA_PROPOSALS
+    shape = a + 1.0 if a < 1.0 else a
+    d = shape - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    # Box–Muller normals; 1 − u lies in (0, 1], so every log is finite.
+    z = ops.sqrt(-2.0 * ops.log(1.0 - u[:k])) * ops.cos((2.0 * math.pi) * u[k : 2 * k])
+    v = (1.0 + c * z) ** 3
+    v_safe = ops.where(v > 0.0, v, ops.ones_like(v))
+    accept = ops.logical_and(
+        v > 0.0,
+        ops.log(1.0 - u[2 * k : 3 * k]) < 0.5 * z * z + d - d * v + d * ops.log(v_safe),
+    )
+    first = ops.argmax(ops.cast(accept, "int32"), axis=0)
+    v_kept = ops.take_along_axis(v_safe, ops.expand_dims(first, 0), axis=0)[0]
+    # If all K proposals were rejected (p < 4e-11), fall back to the mode.
+    v_kept = ops.where(ops.any(accept, axis=0), v_kept, ops.ones_like(v_kept))
+    log_g = math.log(d) + ops.log(v_kept)
+    if a < 1.0:
+        log_g = log_g + ops.log(1.0 - u[3 * k]) / a
+    return log_g
+
+
+def sample_beta(alpha: float, u: Any) -> Any:
+    """Beta(α, α) samples from `beta_rows(alpha)` uniform rows of shape (·, n).
+
+    XLA-safe (no Gamma op, no loop) and exact for α = 1. For other α it is
+    X / (X + Y) with X, Y ~ Gamma(α), computed as sigmoid(log X − log Y).
+    """
+    if alpha == 1.0:
+        return u[0]
+    half = 3 * GAMMA_PROPOSALS + 1
+    return ops.sigmoid(_log_gamma(alpha, u[:half]) - _log_gamma(alpha, u[half:]))
+
+
+def sample_partners(u: Any) -> Any:
+    """A random cyclic permutation of the batch from uniforms `u` of shape (B,).
+
+    Each sample's partner is the next sample in a random order of the batch.
+    This is one cycle through the whole batch, so no sample is paired with
+    itself (for B > 1) and every sample is pasted into exactly one other.
+    """
+    order = ops.argsort(u)
+    next_in_order = ops.roll(order, -1, axis=0)
+    return ops.cast(ops.take(next_in_order, ops.argsort(order), axis=0), "int32")
+
+
+def _centred_span(centre: Any, length: Any, size: Any) -> tuple[Any, Any]:
+    """[start, end) of `length` pixels centred on `centre`, clipped to [0, size)."""
+    start = centre - length // 2
+    end = start + length
+    clip = lambda x: ops.maximum(ops.minimum(x, size), 0)  # noqa: E731
+    return clip(start), clip(end)
+
+
+def box_from_lambda(lam: Any, u_y: Any, u_x: Any, height: Any, width: Any) -> tuple[Any, Any, Any, Any]:
+    """The paper's box: side (H·√(1−λ), W·√(1−λ)), centre uniform over every
+    pixel position, clipped to the image. Returns int32 (top, bottom, left, right).
+    """
+    cut_ratio = ops.sqrt(1.0 - lam)
+    h = ops.cast(height, "float32")
+    w = ops.cast(width, "float32")
+    cut_h = ops.cast(ops.floor(h * cut_ratio + 0.5), "int32")
+    cut_w = ops.cast(ops.floor(w * cut_ratio + 0.5), "int32")
+    # floor(u·H) with u in [0, 1) reaches 0 … H−1 with equal chance; the min
+    # guards the float32 rounding of u·H up to H.
+    centre_y = ops.minimum(ops.cast(ops.floor(u_y * h), "int32"), height - 1)
+    centre_x = ops.minimum(ops.cast(ops.floor(u_x * w), "int32"), width - 1)
+    top, bottom = _centred_span(centre_y, cut_h, height)
+    left, right = _centred_span(centre_x, cut_w, width)
+    return top, bottom, left, right
+
+
+def sample_cutmix(
+    seed: Any,
+    batch_size: Any,
+    height: Any,
+    width: Any,
+    *,
+    alpha: float,
+    probability: float,
+    mode: str,
+    correct_lambda: bool,
+) -> CutMixParams:
+    """Draw partners, λ, coins and boxes for one batch from one seed.
+
+    `seed` is anything `as_seed` takes: an int, a pair, or a (2,) int tensor.
+    """
+    u = stateless_uniform((4 + beta_rows(alpha), batch_size), as_seed(seed))
+    partner = sample_partners(u[0])
+    per = u[1:] if mode == "sample" else u[1:, :1]
+    coin, u_y, u_x, u_lam = per[0], per[1], per[2], per[3:]
+    lam = sample_beta(alpha, u_lam)
+    applied = coin < probability
+    top, bottom, left, right = box_from_lambda(lam, u_y, u_x, height, width)
+    bottom = ops.where(applied, bottom, top)  # empty box: sample untouched
+    pasted = (bottom - top) * (right - left)
+    if correct_lambda:
+        # The exact share of pixels taken from the partner (authors' fix for
+        # clipped boxes, and exact for integer pixel counts too).
+        partner_weight = ops.cast(pasted, "float32") / ops.cast(height * width, "float32")
+    else:
+        partner_weight = ops.where(applied, 1.0 - lam, ops.zeros_like(lam))
+    return CutMixParams(partner, lam, applied, top, bottom, left, right, partner_weight)
+
+
+def as_seed(seed: Any) -> Any:
+    """A (2,) int seed tensor from an int, a pair, or a tensor."""
+    if seed is None:
+        raise ValueError(
+            "`cutmix` needs an explicit `seed`: an int, a pair of ints, or an int tensor of shape (2,) "
+            "(e.g. from tf.data.Dataset.random() or Dataset.enumerate()). For a stateful stream, use the "
+            "`CutMix` layer."
+        )
+    if isinstance(seed, bool):
+        raise ValueError(f"Argument `seed` must be an int, a pair or a (2,) int tensor. Received: seed={seed!r}")
+    if isinstance(seed, int):
+        seed = [seed, 0]
+    if isinstance(seed, (tuple, list)):
+        if len(seed) != 2:
+            raise ValueError(f"Argument `seed` must have 2 elements. Received: seed={seed!r}")
+        # int32 wraps larger words (e.g. int64 enumerate() counters): still a valid seed.
+        seed = ops.stack([ops.cast(s, "int32") for s in seed])
+    if not isinstance(seed, keras.KerasTensor):
+        seed = ops.convert_to_tensor(seed)
+    if len(seed.shape) != 1 or seed.shape[0] not in (2, None):
+        raise ValueError(f"Argument `seed` must have shape (2,). Received a seed of shape {tuple(seed.shape)}.")
+    return seed
