@@ -1,63 +1,23 @@
-"""CutMix on a batch: validated options, and the one function that applies them.
+"""Validated options for each method, and the one function that applies them.
 
-`apply_cutmix` is the single implementation behind the `CutMix` layer and the
-functional `cutmix`: sampling → box mask → mixing of each target.
+`apply_mix` is the single implementation behind every layer and function of
+the package: sampling (a `MixParams` from the method's options) → box mask →
+mixing of each target (images, segmentation masks, labels).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 
-from keras_cutmix import inputs
+from keras_cutmix import boxes, inputs, sampling
 from keras_cutmix._backend import needs_tensorflow_ops, ops, tensorflow_ops
-from keras_cutmix.mixing import box_mask, mask_for, mix_labels, paste, prepare_labels
-from keras_cutmix.sampling import sample_cutmix
+from keras_cutmix.mixing import blend, box_mask, mask_for, mix_labels, paste, paste_from, prepare_labels
 
 MODES = ("batch", "sample")
 DATA_FORMATS = ("channels_last", "channels_first")
-
-
-@dataclasses.dataclass(frozen=True)
-class CutMixOptions:
-    """CutMix's options, checked once; see `CutMix` for their meaning."""
-
-    alpha: float = 1.0
-    probability: float = 1.0
-    mode: str = "batch"
-    num_classes: int | None = None
-    label_smoothing: float = 0.0
-    correct_lambda: bool = True
-    data_format: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_number("alpha", self.alpha, low=0.0, low_open=True)
-        _check_number("probability", self.probability, low=0.0, high=1.0)
-        _check_number("label_smoothing", self.label_smoothing, low=0.0, high=1.0)
-        if self.mode not in MODES:
-            raise ValueError(f"Argument `mode` must be one of {MODES}. Received: mode={self.mode!r}")
-        if self.num_classes is not None and (
-            isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int) or self.num_classes < 1
-        ):
-            raise ValueError(
-                f"Argument `num_classes` must be a positive int or None. Received: num_classes={self.num_classes!r}"
-            )
-        if not isinstance(self.correct_lambda, bool):
-            raise ValueError(
-                f"Argument `correct_lambda` must be a bool. Received: correct_lambda={self.correct_lambda!r}"
-            )
-        data_format = self.data_format if self.data_format is not None else keras.config.image_data_format()
-        if data_format not in DATA_FORMATS:
-            raise ValueError(
-                f"Argument `data_format` must be one of {DATA_FORMATS} or None. "
-                f"Received: data_format={self.data_format!r}"
-            )
-        object.__setattr__(self, "data_format", data_format)
-        object.__setattr__(self, "alpha", float(self.alpha))
-        object.__setattr__(self, "probability", float(self.probability))
-        object.__setattr__(self, "label_smoothing", float(self.label_smoothing))
 
 
 def _check_number(name: str, value: Any, low: float, high: float | None = None, low_open: bool = False) -> None:
@@ -69,6 +29,189 @@ def _check_number(name: str, value: Any, low: float, high: float | None = None, 
         raise ValueError(f"Argument `{name}` must be a number in {bounds}. Received: {name}={value!r}")
 
 
+def _check_choice(name: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f"Argument `{name}` must be one of {choices}. Received: {name}={value!r}")
+
+
+def _box_sides(name: str, value: Any) -> tuple:
+    """A (h, w) box size: ints are pixels (>= 1), floats fractions in (0, 1]."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    ok = len(pair) == 2
+    for side in pair if ok else ():
+        if isinstance(side, bool) or not isinstance(side, (int, float)):
+            ok = False
+        elif isinstance(side, int) and side < 1:
+            ok = False
+        elif isinstance(side, float) and not 0.0 < side <= 1.0:
+            ok = False
+    if not ok:
+        raise ValueError(
+            f"Argument `{name}` must be a side or a (height, width) pair: ints are pixels (>= 1), "
+            f"floats are fractions of the image side in (0, 1]. Received: {name}={value!r}"
+        )
+    return pair
+
+
+@dataclasses.dataclass(frozen=True)
+class MixOptions:
+    """Options shared by every method; see the layers for their meaning."""
+
+    probability: float = 1.0
+    mode: str = "batch"
+    num_classes: int | None = None
+    label_smoothing: float = 0.0
+    data_format: str | None = None
+
+    # What the method does to each target (class-level facts, not options).
+    pastes_partner: ClassVar[bool] = False  # boxes of the partner's pixels
+    blends_partner: ClassVar[bool] = False  # every pixel blended with the partner
+    erases: ClassVar[bool] = False  # boxes filled with a constant
+    mixes_labels: ClassVar[bool] = True
+    supports_boxes: ClassVar[bool] = False  # bounding boxes follow the paste (CutMix)
+
+    def __post_init__(self) -> None:
+        _check_number("probability", self.probability, low=0.0, high=1.0)
+        _check_number("label_smoothing", self.label_smoothing, low=0.0, high=1.0)
+        _check_choice("mode", self.mode, MODES)
+        if self.num_classes is not None and (
+            isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int) or self.num_classes < 1
+        ):
+            raise ValueError(
+                f"Argument `num_classes` must be a positive int or None. Received: num_classes={self.num_classes!r}"
+            )
+        data_format = self.data_format if self.data_format is not None else keras.config.image_data_format()
+        _check_choice("data_format", data_format, DATA_FORMATS)
+        self._set("data_format", data_format)
+        self._set("probability", float(self.probability))
+        self._set("label_smoothing", float(self.label_smoothing))
+
+    def _set(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+
+    def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> sampling.MixParams:
+        raise NotImplementedError
+
+    def config(self) -> dict:
+        """The options as constructor arguments (JSON-friendly)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {name: list(v) if isinstance(v, tuple) else v for name, v in values.items()}
+
+
+def _check_alpha(name: str, value: Any) -> float:
+    _check_number(name, value, low=0.0, low_open=True)
+    return float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class CutMixOptions(MixOptions):
+    alpha: float = 1.0
+    correct_lambda: bool = True
+    box_center: str = "uniform"
+    center_std: float = 0.25
+    box_size: Any = None
+    label_mode: str = "area"
+    bounding_box_format: str | None = None
+    min_visibility: float = 0.25
+
+    pastes_partner: ClassVar[bool] = True
+    supports_boxes: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._set("alpha", _check_alpha("alpha", self.alpha))
+        if not isinstance(self.correct_lambda, bool):
+            raise ValueError(
+                f"Argument `correct_lambda` must be a bool. Received: correct_lambda={self.correct_lambda!r}"
+            )
+        _check_choice("box_center", self.box_center, sampling.BOX_CENTERS)
+        _check_number("center_std", self.center_std, low=0.0, low_open=True)
+        _check_choice("label_mode", self.label_mode, sampling.LABEL_MODES)
+        if self.box_size is not None:
+            self._set("box_size", _box_sides("box_size", self.box_size))
+        if self.bounding_box_format is not None:
+            boxes.check_format(self.bounding_box_format)
+        _check_number("min_visibility", self.min_visibility, low=0.0, high=1.0)
+
+    def sample(self, seed, batch_size, height, width, probability):
+        return sampling.sample_cutmix(
+            seed, batch_size, height, width, alpha=self.alpha, probability=probability, mode=self.mode,
+            correct_lambda=self.correct_lambda, box_center=self.box_center, center_std=self.center_std,
+            box_size=self.box_size, label_mode=self.label_mode,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class MixUpOptions(MixOptions):
+    alpha: float = 1.0
+
+    blends_partner: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._set("alpha", _check_alpha("alpha", self.alpha))
+
+    def sample(self, seed, batch_size, height, width, probability):
+        return sampling.sample_mixup(seed, batch_size, alpha=self.alpha, probability=probability, mode=self.mode)
+
+
+@dataclasses.dataclass(frozen=True)
+class CutoutOptions(MixOptions):
+    size: Any = 0.5
+    fill_value: float = 0
+
+    erases: ClassVar[bool] = True
+    mixes_labels: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._set("size", _box_sides("size", self.size))
+        if isinstance(self.fill_value, bool) or not isinstance(self.fill_value, (int, float)):
+            raise ValueError(f"Argument `fill_value` must be a number. Received: fill_value={self.fill_value!r}")
+
+    def sample(self, seed, batch_size, height, width, probability):
+        return sampling.sample_cutout(
+            seed, batch_size, height, width, size=self.size, probability=probability, mode=self.mode
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class CutMixOrMixUpOptions(MixOptions):
+    cutmix_alpha: float = 1.0
+    mixup_alpha: float = 0.8
+    switch_probability: float = 0.5
+    correct_lambda: bool = True
+
+    pastes_partner: ClassVar[bool] = True
+    blends_partner: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._set("cutmix_alpha", _check_alpha("cutmix_alpha", self.cutmix_alpha))
+        self._set("mixup_alpha", _check_alpha("mixup_alpha", self.mixup_alpha))
+        _check_number("switch_probability", self.switch_probability, low=0.0, high=1.0)
+        self._set("switch_probability", float(self.switch_probability))
+        if not isinstance(self.correct_lambda, bool):
+            raise ValueError(
+                f"Argument `correct_lambda` must be a bool. Received: correct_lambda={self.correct_lambda!r}"
+            )
+
+    def sample(self, seed, batch_size, height, width, probability):
+        cut = sampling.sample_cutmix(
+            seed, batch_size, height, width, alpha=self.cutmix_alpha, probability=probability,
+            mode=self.mode, correct_lambda=self.correct_lambda,
+        )
+        # MixUp's λ and the switch come from a second seed; the coin of
+        # `probability` is CutMix's, so it is applied once.
+        second = sampling.offset_seed(seed, 1)
+        mix = sampling.sample_mixup(second, batch_size, alpha=self.mixup_alpha, probability=1.0, mode=self.mode)
+        blend_weight = ops.where(cut.applied, mix.blend, ops.zeros_like(mix.blend))
+        mix = mix._replace(applied=cut.applied, blend=blend_weight, partner_weight=blend_weight)
+        _, per = sampling._draw(sampling.offset_seed(seed, 2), 1, batch_size, self.mode)
+        use_cutmix = per[0] < self.switch_probability
+        return sampling.switch(use_cutmix, cut, mix)
+
+
 def spatial_dims(images: Any, data_format: str) -> tuple[Any, Any, Any]:
     """(batch, height, width) of a rank-4 batch; dynamic sizes as tensors."""
     shape = ops.shape(images)
@@ -78,12 +221,14 @@ def spatial_dims(images: Any, data_format: str) -> tuple[Any, Any, Any]:
 
 
 def _to_tensor(x: Any) -> Any:
+    if isinstance(x, dict):  # bounding boxes
+        return {key: _to_tensor(value) for key, value in x.items()}
     if isinstance(x, keras.KerasTensor):
         return x
     return ops.convert_to_tensor(x)
 
 
-def _check_inputs(data: dict, options: CutMixOptions) -> None:
+def check_inputs(data: dict, options: MixOptions) -> None:
     """Static checks, at trace time, with the shapes named."""
     images = data[inputs.IMAGES]
     rank = len(images.shape)
@@ -93,6 +238,16 @@ def _check_inputs(data: dict, options: CutMixOptions) -> None:
             f"({options.data_format}); received shape {tuple(images.shape)} (rank {rank})."
         )
     batch = images.shape[0] if rank == 4 else None
+    if inputs.BOUNDING_BOXES in data:
+        if not options.supports_boxes:
+            raise ValueError(
+                f"`bounding_boxes` are supported by CutMix only (not by {type(options).__name__[:-7]}): "
+                "remove them from the input or use keras_cutmix.CutMix."
+            )
+        if options.bounding_box_format is None:
+            raise ValueError(
+                "`bounding_boxes` need `bounding_box_format` (e.g. 'xyxy', 'rel_xyxy', 'xywh', 'center_xywh')."
+            )
     for key in (inputs.LABELS, inputs.SEGMENTATION_MASKS, inputs.SAMPLE_WEIGHT):
         if key in data and rank == 4:
             other = data[key].shape
@@ -102,18 +257,24 @@ def _check_inputs(data: dict, options: CutMixOptions) -> None:
                     f"{tuple(images.shape)}, {key} have shape {tuple(other)}."
                 )
     if inputs.SEGMENTATION_MASKS in data:
+        if options.blends_partner:
+            raise ValueError(
+                "MixUp blends every pixel of two images, so `segmentation_masks` cannot follow it; "
+                "use CutMix (or Cutout) for segmentation."
+            )
         masks = data[inputs.SEGMENTATION_MASKS]
-        if rank == 4:
-            hw = images.shape[2:] if options.data_format == "channels_first" else images.shape[1:3]
-        else:
-            hw = images.shape[1:] if options.data_format == "channels_first" else images.shape[:2]
+        channels_first = options.data_format == "channels_first"
+        hw = images.shape[-2:] if channels_first else images.shape[-3:-1]
         m = tuple(masks.shape)
-        ranked = len(m) == rank - 1 or (
-            len(m) == rank and (m[-3] if options.data_format == "channels_first" else m[-1]) in (1, None)
-        )
-        m_hw = m[len(m) - 2 :] if len(m) == rank - 1 or options.data_format == "channels_first" else m[-3:-1]
+        if len(m) == rank - 1:
+            ranked, m_hw = True, m[-2:]
+        elif len(m) == rank:
+            ranked = (m[-3] if channels_first else m[-1]) in (1, None)
+            m_hw = m[-2:] if channels_first else m[-3:-1]
+        else:
+            ranked, m_hw = False, ()
         if not ranked or any(a is not None and b is not None and a != b for a, b in zip(hw, m_hw)):
-            expect = "(B, H, W) or " + ("(B, 1, H, W)" if options.data_format == "channels_first" else "(B, H, W, 1)")
+            expect = "(B, H, W) or " + ("(B, 1, H, W)" if channels_first else "(B, H, W, 1)")
             raise ValueError(
                 f"`segmentation_masks` must have shape {expect} matching images {tuple(images.shape)}; "
                 f"received shape {m}."
@@ -125,101 +286,69 @@ def output_label_dtype(labels: Any) -> str:
     return dtype if keras.backend.is_float_dtype(dtype) else "float32"
 
 
-def apply_cutmix(data: dict, seed: Any, options: CutMixOptions, training: bool = True) -> dict:
-    """CutMix the parts of `data` (keys from `inputs.KNOWN_KEYS`).
+def mix_targets(data: dict, params: sampling.MixParams, options: MixOptions) -> dict:
+    """Apply one draw to every target of a batch (images, masks, labels)."""
+    images = data[inputs.IMAGES]
+    _, height, width = spatial_dims(images, options.data_format)
+    out = dict(data)
+    if options.blends_partner:
+        out[inputs.IMAGES] = blend(images, ops.take(images, params.partner, axis=0), params.blend)
+    if options.pastes_partner or options.erases:
+        mask = box_mask(params.top, params.bottom, params.left, params.right, height, width)
+        image_mask = mask_for(images, mask, options.data_format)
+        if options.erases:
+            out[inputs.IMAGES] = paste(out[inputs.IMAGES], ops.cast(options.fill_value, images.dtype), image_mask)
+        else:
+            # The partners' pixels are gathered inside the fused paste, never as a full copy.
+            out[inputs.IMAGES] = paste_from(out[inputs.IMAGES], params.partner, image_mask, source=images)
+        if inputs.SEGMENTATION_MASKS in data and options.pastes_partner:
+            masks = data[inputs.SEGMENTATION_MASKS]
+            out[inputs.SEGMENTATION_MASKS] = paste_from(masks, params.partner, mask_for(masks, mask, options.data_format))
+    if inputs.BOUNDING_BOXES in data:
+        out[inputs.BOUNDING_BOXES] = boxes.mix_bounding_boxes(
+            data[inputs.BOUNDING_BOXES], params.partner, params.top, params.bottom, params.left, params.right,
+            height, width, bounding_box_format=options.bounding_box_format, min_visibility=options.min_visibility,
+        )
+    if inputs.LABELS in data and options.mixes_labels:
+        out[inputs.LABELS] = mix_labels(data[inputs.LABELS], params.partner, params.partner_weight)
+    return out
 
-    `seed` is a (2,) int tensor; the whole draw is a pure function of it.
+
+def apply_mix(data: dict, seed: Any, options: MixOptions, training: bool = True, probability: Any = None) -> dict:
+    """Mix the parts of `data` (keys from `inputs.KNOWN_KEYS`) as `options` say.
+
+    `seed` is a (2,) int tensor; the whole draw is a pure function of it (and
+    of `probability`, a float or scalar tensor, by default the options').
     Outside training, and for a single unbatched image, pixels are untouched
     but labels are still made dense (one-hot, smoothed), so training and
     validation batches have the same structure.
     """
     data = {key: _to_tensor(value) for key, value in data.items()}
-    _check_inputs(data, options)
+    check_inputs(data, options)
     images = data[inputs.IMAGES]
     batched = len(images.shape) == 4
     out = dict(data)
     if inputs.LABELS in data:
         out[inputs.LABELS] = prepare_labels(
-            data[inputs.LABELS],
-            batched=batched,
-            num_classes=options.num_classes,
+            data[inputs.LABELS], batched=batched, num_classes=options.num_classes,
             label_smoothing=options.label_smoothing,
         )
-    if not batched or not training or options.probability == 0.0:
+    probability = options.probability if probability is None else probability
+    if not batched or not training or (isinstance(probability, float) and probability == 0.0):
         return out
-
     batch_size, height, width = spatial_dims(images, options.data_format)
-    params = sample_cutmix(
-        seed,
-        batch_size,
-        height,
-        width,
-        alpha=options.alpha,
-        probability=options.probability,
-        mode=options.mode,
-        correct_lambda=options.correct_lambda,
-    )
-    mask = box_mask(params.top, params.bottom, params.left, params.right, height, width)
-    for key in (inputs.IMAGES, inputs.SEGMENTATION_MASKS):
-        if key in out:
-            out[key] = paste(out[key], params.partner, mask_for(out[key], mask, options.data_format))
-    if inputs.LABELS in out:
-        out[inputs.LABELS] = mix_labels(out[inputs.LABELS], params.partner, params.partner_weight)
-    return out
+    params = options.sample(seed, batch_size, height, width, probability)
+    return mix_targets(out, params, options)
 
 
-def cutmix(
-    images: Any,
-    labels: Any = None,
-    sample_weight: Any = None,
-    *,
-    seed: Any,
-    alpha: float = 1.0,
-    probability: float = 1.0,
-    mode: str = "batch",
-    num_classes: int | None = None,
-    label_smoothing: float = 0.0,
-    correct_lambda: bool = True,
-    data_format: str | None = None,
-    training: bool = True,
-) -> Any:
-    """CutMix a batch, as a pure function of an explicit stateless `seed`.
-
-    The functional twin of the `CutMix` layer (same options, same call forms,
-    same structure returned), for `Dataset.map` with per-element seeds and for
-    custom training loops:
-
-    ```python
-    seeds = tf.data.Dataset.random(seed=7).batch(2)
-    ds = tf.data.Dataset.zip(ds.batch(64), seeds).map(
-        lambda batch, seed: keras_cutmix.cutmix(*batch, seed=seed, num_classes=10),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    ```
-
-    Args:
-        images: a batch (B, H, W, C) (or (B, C, H, W)), or a dict with keys
-            among "images", "labels", "segmentation_masks", "sample_weight".
-        labels: optional labels: sparse class ids (B,) or (B, 1) with
-            `num_classes`, or one-hot/soft (B, K) floats.
-        sample_weight: optional, passed through.
-        seed: an int, a pair of ints or an int tensor of shape (2,). The output
-            is a pure function of it: same seed, same output.
-        alpha, probability, mode, num_classes, label_smoothing,
-        correct_lambda, data_format: as for `keras_cutmix.CutMix`.
-        training: if False, only labels are made dense; pixels are untouched.
-
-    Returns:
-        The structure it was given, mixed.
-    """
-    options = CutMixOptions(alpha, probability, mode, num_classes, label_smoothing, correct_lambda, data_format)
+def run_functional(options: MixOptions, images: Any, labels: Any, sample_weight: Any, seed: Any, training: bool) -> Any:
+    """The functional entry points: call forms in and out, TF ops in TF graphs."""
     data, repack = inputs.unpack(images, labels, sample_weight)
 
     def run() -> Any:
-        return repack(apply_cutmix(data, seed if training else None, options, training))
+        return repack(apply_mix(data, seed if training else None, options, training))
 
     if needs_tensorflow_ops(data[inputs.IMAGES]):
         with tensorflow_ops():
             return run()
     return run()
-

@@ -13,7 +13,8 @@ IMAGES = "images"
 LABELS = "labels"
 SEGMENTATION_MASKS = "segmentation_masks"
 SAMPLE_WEIGHT = "sample_weight"
-KNOWN_KEYS = (IMAGES, LABELS, SEGMENTATION_MASKS, SAMPLE_WEIGHT)
+BOUNDING_BOXES = "bounding_boxes"  # a dict {"boxes": (B, N, 4), "labels": (B, N)}; dict inputs only
+KNOWN_KEYS = (IMAGES, LABELS, SEGMENTATION_MASKS, SAMPLE_WEIGHT, BOUNDING_BOXES)
 
 
 def unpack(images: Any, labels: Any = None, sample_weight: Any = None) -> tuple[dict, Callable[[dict], Any]]:

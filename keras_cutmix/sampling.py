@@ -22,14 +22,17 @@ from keras_cutmix._backend import ops, stateless_uniform
 GAMMA_PROPOSALS = 8
 
 
-class CutMixParams(NamedTuple):
-    """What one CutMix draw decided, per sample (B,) or per batch (n,).
+class MixParams(NamedTuple):
+    """What one draw decided, per sample (B,) or per batch (n,).
 
-    The box is the half-open pixel range [top, bottom) × [left, right); it is
-    empty where `applied` is False, so those samples are left untouched.
+    The box is the half-open pixel range [top, bottom) × [left, right) whose
+    pixels come from the partner (CutMix) or are erased (Cutout); it is empty
+    where nothing is pasted. `blend` is the partner's share blended into every
+    pixel (MixUp; 0 for box methods). `partner_weight` is the partner's weight
+    in the labels. A sample with an empty box and blend 0 is left untouched.
     """
 
-    partner: Any  # (B,) int32: the sample whose pixels are pasted into each sample
+    partner: Any  # (B,) int32: the sample whose pixels go into each sample
     lam: Any  # (n,) float32: the sampled λ, the share the original keeps before clipping
     applied: Any  # (n,) bool: the coin of `probability`
     top: Any  # (n,) int32
@@ -37,6 +40,12 @@ class CutMixParams(NamedTuple):
     left: Any  # (n,) int32
     right: Any  # (n,) int32
     partner_weight: Any  # (n,) float32: label weight of the partner, 1 − λ̂
+    blend: Any  # (n,) float32: MixUp's partner share of every pixel
+
+
+CutMixParams = MixParams
+BOX_CENTERS = ("uniform", "gaussian")
+LABEL_MODES = ("area", "one_hot", "complete")
 
 
 def beta_rows(alpha: float) -> int:
@@ -107,22 +116,74 @@ def _centred_span(centre: Any, length: Any, size: Any) -> tuple[Any, Any]:
     return clip(start), clip(end)
 
 
-def box_from_lambda(lam: Any, u_y: Any, u_x: Any, height: Any, width: Any) -> tuple[Any, Any, Any, Any]:
-    """The paper's box: side (H·√(1−λ), W·√(1−λ)), centre uniform over every
-    pixel position, clipped to the image. Returns int32 (top, bottom, left, right).
-    """
+def sides_from_lambda(lam: Any, height: Any, width: Any) -> tuple[Any, Any]:
+    """The paper's box sides, (H·√(1−λ), W·√(1−λ)) rounded to pixels."""
     cut_ratio = ops.sqrt(1.0 - lam)
+    cut_h = ops.cast(ops.floor(ops.cast(height, "float32") * cut_ratio + 0.5), "int32")
+    cut_w = ops.cast(ops.floor(ops.cast(width, "float32") * cut_ratio + 0.5), "int32")
+    return cut_h, cut_w
+
+
+def fixed_sides(box_size: Any, height: Any, width: Any) -> tuple[Any, Any]:
+    """Sides of a fixed box: ints are pixels, floats are fractions of H and W."""
+    sides = []
+    for spec, size in zip(box_size, (height, width)):
+        if isinstance(spec, float):
+            sides.append(ops.cast(ops.floor(ops.cast(size, "float32") * spec + 0.5), "int32"))
+        else:
+            sides.append(ops.minimum(ops.cast(spec, "int32"), ops.cast(size, "int32")))
+    return sides[0], sides[1]
+
+
+def sample_centres(u_y: Any, u_x: Any, height: Any, width: Any, box_center: str, center_std: float) -> tuple[Any, Any]:
+    """Box centres (int32): uniform over every pixel position, or Gaussian.
+
+    Uniform: floor(u·H) with u in [0, 1) reaches 0 … H−1 with equal chance (the
+    min guards the float32 rounding of u·H up to H). Gaussian (the paper's
+    "center Gaussian CutMix"): N(H/2, (center_std·H)²), from the same two
+    uniforms by Box–Muller, clipped to the image.
+    """
     h = ops.cast(height, "float32")
     w = ops.cast(width, "float32")
-    cut_h = ops.cast(ops.floor(h * cut_ratio + 0.5), "int32")
-    cut_w = ops.cast(ops.floor(w * cut_ratio + 0.5), "int32")
-    # floor(u·H) with u in [0, 1) reaches 0 … H−1 with equal chance; the min
-    # guards the float32 rounding of u·H up to H.
+    if box_center == "gaussian":
+        radius = ops.sqrt(-2.0 * ops.log(1.0 - u_y))
+        angle = (2.0 * math.pi) * u_x
+        y = h / 2.0 + center_std * h * radius * ops.cos(angle)
+        x = w / 2.0 + center_std * w * radius * ops.sin(angle)
+        centre_y = ops.cast(ops.floor(ops.maximum(ops.minimum(y, h - 1.0), 0.0)), "int32")
+        centre_x = ops.cast(ops.floor(ops.maximum(ops.minimum(x, w - 1.0), 0.0)), "int32")
+        return centre_y, centre_x
     centre_y = ops.minimum(ops.cast(ops.floor(u_y * h), "int32"), height - 1)
     centre_x = ops.minimum(ops.cast(ops.floor(u_x * w), "int32"), width - 1)
+    return centre_y, centre_x
+
+
+def place_box(cut_h: Any, cut_w: Any, centre_y: Any, centre_x: Any, height: Any, width: Any) -> tuple[Any, Any, Any, Any]:
+    """(top, bottom, left, right) of a cut_h × cut_w box on a centre, clipped."""
     top, bottom = _centred_span(centre_y, cut_h, height)
     left, right = _centred_span(centre_x, cut_w, width)
     return top, bottom, left, right
+
+
+def label_weight(pasted: Any, height: Any, width: Any, lam: Any, applied: Any, *, label_mode: str, correct_lambda: bool) -> Any:
+    """The partner's label weight for a box of `pasted` pixels (the paper's Table 8 label modes)."""
+    share = ops.cast(pasted, "float32") / ops.cast(height * width, "float32")
+    if label_mode == "one_hot":  # the label of the larger part
+        return ops.cast(share > 0.5, "float32")
+    if label_mode == "complete":  # 0.5 / 0.5 whatever the areas
+        return ops.where(pasted > 0, 0.5, 0.0)
+    if correct_lambda:
+        # The exact share of pixels taken from the partner (authors' fix for
+        # clipped boxes, and exact for integer pixel counts too).
+        return share
+    return ops.where(applied, 1.0 - lam, ops.zeros_like(lam))
+
+
+def _draw(seed: Any, rows: int, batch_size: Any, mode: str) -> tuple[Any, Any]:
+    """Uniform rows for one draw: partner keys (B,) and per-sample/batch rows."""
+    u = stateless_uniform((1 + rows, batch_size), as_seed(seed))
+    per = u[1:] if mode == "sample" else u[1:, :1]
+    return u[0], per
 
 
 def sample_cutmix(
@@ -132,30 +193,75 @@ def sample_cutmix(
     width: Any,
     *,
     alpha: float,
-    probability: float,
+    probability: Any,
     mode: str,
     correct_lambda: bool,
-) -> CutMixParams:
-    """Draw partners, λ, coins and boxes for one batch from one seed.
+    box_center: str = "uniform",
+    center_std: float = 0.25,
+    box_size: Any = None,
+    label_mode: str = "area",
+) -> MixParams:
+    """Draw partners, λ, coins and boxes for one CutMix batch from one seed.
 
     `seed` is anything `as_seed` takes: an int, a pair, or a (2,) int tensor.
+    `probability` may be a float or a scalar tensor (a schedulable variable).
+    With `box_size` (pixels, or fractions of the sides) the box has that size
+    and λ is its nominal share instead of a Beta draw.
     """
-    u = stateless_uniform((4 + beta_rows(alpha), batch_size), as_seed(seed))
-    partner = sample_partners(u[0])
-    per = u[1:] if mode == "sample" else u[1:, :1]
-    coin, u_y, u_x, u_lam = per[0], per[1], per[2], per[3:]
-    lam = sample_beta(alpha, u_lam)
+    keys, per = _draw(seed, 3 + beta_rows(alpha), batch_size, mode)
+    coin, u_y, u_x = per[0], per[1], per[2]
     applied = coin < probability
-    top, bottom, left, right = box_from_lambda(lam, u_y, u_x, height, width)
+    if box_size is None:
+        lam = sample_beta(alpha, per[3:])
+        cut_h, cut_w = sides_from_lambda(lam, height, width)
+    else:
+        cut_h, cut_w = fixed_sides(box_size, height, width)
+        nominal = ops.cast(cut_h * cut_w, "float32") / ops.cast(height * width, "float32")
+        lam = ops.zeros_like(coin) + (1.0 - nominal)
+    centre_y, centre_x = sample_centres(u_y, u_x, height, width, box_center, center_std)
+    top, bottom, left, right = place_box(cut_h, cut_w, centre_y, centre_x, height, width)
     bottom = ops.where(applied, bottom, top)  # empty box: sample untouched
     pasted = (bottom - top) * (right - left)
-    if correct_lambda:
-        # The exact share of pixels taken from the partner (authors' fix for
-        # clipped boxes, and exact for integer pixel counts too).
-        partner_weight = ops.cast(pasted, "float32") / ops.cast(height * width, "float32")
-    else:
-        partner_weight = ops.where(applied, 1.0 - lam, ops.zeros_like(lam))
-    return CutMixParams(partner, lam, applied, top, bottom, left, right, partner_weight)
+    weight = label_weight(pasted, height, width, lam, applied, label_mode=label_mode, correct_lambda=correct_lambda)
+    return MixParams(sample_partners(keys), lam, applied, top, bottom, left, right, weight, ops.zeros_like(lam))
+
+
+def sample_mixup(seed: Any, batch_size: Any, *, alpha: float, probability: Any, mode: str) -> MixParams:
+    """Draw partners, λ and coins for one MixUp batch: x̃ = λx + (1 − λ)x[π]."""
+    keys, per = _draw(seed, 1 + beta_rows(alpha), batch_size, mode)
+    applied = per[0] < probability
+    lam = sample_beta(alpha, per[1:])
+    blend = ops.where(applied, 1.0 - lam, ops.zeros_like(lam))
+    empty = ops.zeros_like(ops.cast(applied, "int32"))
+    return MixParams(sample_partners(keys), lam, applied, empty, empty, empty, empty, blend, blend)
+
+
+def sample_cutout(seed: Any, batch_size: Any, height: Any, width: Any, *, size: Any, probability: Any, mode: str) -> MixParams:
+    """Draw the erased boxes for one Cutout batch (centre uniform, clipped)."""
+    keys, per = _draw(seed, 3, batch_size, mode)
+    applied = per[0] < probability
+    cut_h, cut_w = fixed_sides(size, height, width)
+    centre_y, centre_x = sample_centres(per[1], per[2], height, width, "uniform", 0.0)
+    top, bottom, left, right = place_box(cut_h, cut_w, centre_y, centre_x, height, width)
+    bottom = ops.where(applied, bottom, top)
+    zeros = ops.zeros_like(per[0])
+    return MixParams(ops.cast(ops.arange(batch_size), "int32"), 1.0 - zeros, applied, top, bottom, left, right, zeros, zeros)
+
+
+def switch(use_first: Any, first: MixParams, second: MixParams) -> MixParams:
+    """Per sample (or per batch), the first draw where `use_first`, else the second.
+
+    The first draw's partners serve both (partners are drawn independently of
+    everything else, so either draw's would do).
+    """
+    choose = lambda a, b: ops.where(use_first, a, b)  # noqa: E731
+    return MixParams(first.partner, *(choose(a, b) for a, b in zip(first[1:], second[1:])))
+
+
+def offset_seed(seed: Any, k: int) -> Any:
+    """A second, independent seed derived from `seed` (for a second draw)."""
+    seed = as_seed(seed)
+    return seed + ops.cast(ops.convert_to_tensor([7919 * k, 0]), seed.dtype)
 
 
 def as_seed(seed: Any) -> Any:

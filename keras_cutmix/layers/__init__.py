@@ -1,3 +1,7 @@
+from keras_cutmix.layers.base import MixLayer
 from keras_cutmix.layers.cut_mix import CutMix
+from keras_cutmix.layers.cutmix_or_mixup import CutMixOrMixUp
+from keras_cutmix.layers.cutout import Cutout
+from keras_cutmix.layers.mix_up import MixUp
 
-__all__ = ["CutMix"]
+__all__ = ["CutMix", "CutMixOrMixUp", "Cutout", "MixLayer", "MixUp"]
