@@ -75,14 +75,30 @@ def _fused(fn: Any, *args: Any) -> Any:
     (SelectV2's generic broadcasting kernel, ~5 ns per element here) and
     materializes `take(source, partner)` as a full copy of the batch first.
     Compiled by XLA, the same ops are one fused, vectorized loop that reads
-    each pixel where it is and writes each output pixel once: 3x-4x faster in
+    each pixel where it is and writes each output pixel once: 2x-12x faster in
     `tf.function` and `Dataset.map` (benchmarks/README.md). The math is the
     same `ops` code on every backend; JAX and torch callers (and symbolic
     KerasTensors) run it directly.
     """
     if backend_name() != "tensorflow" or any(isinstance(a, keras.KerasTensor) for a in args):
         return fn(*args)
+    if _in_xla_context():
+        # Already being compiled (jit_compile=True): a nested compiled call
+        # would only fence these ops off from the fusion around them
+        # (measured 1.5x slower on uint8 at 224x224).
+        return fn(*args)
     return _xla_function(fn)(*args)
+
+
+def _in_xla_context() -> bool:
+    """True while tracing a TensorFlow function that XLA will compile."""
+    try:
+        import tensorflow as tf
+        from tensorflow.python.ops import control_flow_util
+
+        return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
+    except Exception:  # private API moved: a nested compiled call is still correct
+        return False
 
 
 @functools.lru_cache(maxsize=None)

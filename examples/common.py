@@ -1,0 +1,160 @@
+"""Shared by the examples: datasets, the training methods, the machine description."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+
+import numpy as np
+
+import keras_cutmix
+from keras_cutmix.datasets import FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, load_fashion_mnist
+
+
+# ---------------------------------------------------------------------------
+# Data
+
+
+def load_dataset(name: str, data_dir: str | None = None):
+    """(x_train, y_train, x_test, y_test, class_names): uint8 (N, H, W, C) images, int labels.
+
+    "fashion_mnist" reads the Debian package's IDX files (`data_dir`, default
+    /usr/share/datasets/fashion-mnist) and falls back to tensorflow-datasets
+    when they are absent; any other name is loaded with tensorflow-datasets
+    (e.g. cifar10, cifar100, mnist, svhn_cropped), which downloads it.
+    """
+    if name == "fashion_mnist":
+        directory = data_dir or FASHION_MNIST_DIR
+        try:
+            (x_train, y_train), (x_test, y_test) = load_fashion_mnist(directory)
+            print(f"data: Fashion-MNIST from the IDX files in {directory}")
+            return x_train[..., None], y_train.astype("int64"), x_test[..., None], y_test.astype("int64"), list(FASHION_MNIST_CLASSES)
+        except FileNotFoundError as error:
+            print(f"data: {error}\n      falling back to tensorflow-datasets 'fashion_mnist' (downloads ~30 MB).")
+    return load_tfds(name, data_dir if name != "fashion_mnist" else None)
+
+
+def load_tfds(name: str, data_dir: str | None = None):
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError as error:
+        raise SystemExit(
+            f"--dataset {name} needs tensorflow-datasets: pip install -e '.[examples]' (or pip install tensorflow-datasets)."
+        ) from error
+    builder = tfds.builder(name, data_dir=data_dir)
+    builder.download_and_prepare()
+    splits = builder.info.splits
+    test_split = "validation" if "test" not in splits and "validation" in splits else "test"
+    arrays = {}
+    for split in ("train", test_split):
+        batches = list(tfds.as_numpy(builder.as_dataset(split=split, as_supervised=True).batch(4096)))
+        images = np.concatenate([b[0] for b in batches])
+        labels = np.concatenate([b[1] for b in batches]).astype("int64")
+        arrays[split] = (images, labels)
+    x_train, y_train = arrays["train"]
+    x_test, y_test = arrays[test_split]
+    if x_train.ndim == 3:
+        x_train, x_test = x_train[..., None], x_test[..., None]
+    names = list(builder.info.features["label"].names)
+    print(f"data: tensorflow-datasets {name!r} (train / {test_split}) from {builder.data_dir}")
+    return x_train, y_train, x_test, y_test, names
+
+
+def stratified_subset(labels: np.ndarray, size: int | None, seed: int) -> np.ndarray:
+    """Indices of `size` samples (all when None or larger), the same count per class where possible."""
+    if size is None or size >= len(labels):
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    classes = np.unique(labels)
+    per_class = size // len(classes)
+    chosen = [rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in classes]
+    index = np.concatenate(chosen)
+    if len(index) < size:
+        rest = np.setdiff1d(np.arange(len(labels)), index)
+        index = np.concatenate([index, rng.choice(rest, size - len(index), replace=False)])
+    return np.sort(index)
+
+
+# ---------------------------------------------------------------------------
+# Methods: name → (layer class, options). The paper's CIFAR settings: CutMix
+# α = 1 with probability 0.5, MixUp α = 1, Cutout of half the side.
+
+METHODS = {
+    "baseline": None,
+    "cutout": (keras_cutmix.Cutout, {"size": 0.5}),
+    "mixup": (keras_cutmix.MixUp, {"alpha": 1.0}),
+    "cutmix": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5}),
+    # Variants (paper Table 8 and friends).
+    "cutmix_p1": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 1.0}),
+    "cutmix_sample": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5, "mode": "sample"}),
+    "cutmix_gaussian": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5, "box_center": "gaussian"}),
+    "cutmix_fixed": (keras_cutmix.CutMix, {"probability": 0.5, "box_size": 0.5}),
+    "cutmix_onehot": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5, "label_mode": "one_hot"}),
+    "cutmix_complete": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5, "label_mode": "complete"}),
+    "cutmix_uncorrected": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5, "correct_lambda": False}),
+    "cutmix_or_mixup": (keras_cutmix.CutMixOrMixUp, {"cutmix_alpha": 1.0, "mixup_alpha": 1.0, "switch_probability": 0.5}),
+    # Feature-level CutMix (CutMixModel(feature_layer=...)); always in the model.
+    "cutmix_feature": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5}),
+}
+FEATURE_LAYER = "stage1_block1_out"  # small_resnet's first stage output
+
+
+def make_mixer(method: str, num_classes: int, seed: int, **overrides):
+    """The method's layer (None for the baseline), labels made dense with `num_classes`."""
+    spec = METHODS[method]
+    if spec is None:
+        return None
+    cls, options = spec
+    options = {**options, **overrides}
+    return cls(num_classes=num_classes, seed=seed, **options)
+
+
+def describe(method: str) -> str:
+    spec = METHODS[method]
+    if spec is None:
+        return "no mixing"
+    cls, options = spec
+    return f"{cls.__name__}(" + ", ".join(f"{k}={v!r}" for k, v in options.items()) + ")"
+
+
+# ---------------------------------------------------------------------------
+# Machine
+
+
+def machine_description() -> dict:
+    info = {"platform": platform.platform(), "python": platform.python_version()}
+    try:
+        info["nproc"] = int(subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        info["nproc"] = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    info["cpu"] = platform.processor() or "unknown"
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            if line.strip().startswith("Model name:"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    info["memory_gb"] = round(int(line.split()[1]) / 2**20, 1)
+                    break
+    except OSError:
+        pass
+    try:
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        info["gpus"] = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
+    except Exception:
+        info["gpus"] = []
+    return info
+
+
+def machine_line(info: dict) -> str:
+    gpu = ", ".join(info.get("gpus") or []) or "no GPU"
+    return f"{info.get('nproc')} CPU cores ({info.get('cpu')}), {info.get('memory_gb', '?')} GB RAM, {gpu}"
