@@ -163,6 +163,8 @@ def plot_training_curves(
             1 − "val_accuracy" ("accuracy") when absent.
         metrics: the panels, in order; runs lacking a metric are skipped in it.
     """
+    from matplotlib.ticker import MaxNLocator
+
     figure = _figure(4.2 * len(metrics), 3.4)
     if title:
         figure.suptitle(title)
@@ -177,6 +179,7 @@ def plot_training_curves(
                 continue
             ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=name)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(metric)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
