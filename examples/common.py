@@ -119,6 +119,76 @@ def describe(method: str) -> str:
 
 
 # ---------------------------------------------------------------------------
+# Distribution (tf.distribute, TensorFlow backend)
+
+STRATEGIES = ("none", "mirrored", "multiworker")
+
+
+def make_strategy(name: str):
+    """None for "none", else the tf.distribute strategy to build and compile models under.
+
+    "mirrored": MirroredStrategy over all local GPUs or, without GPUs, over
+    the logical CPU devices when there are several (one CPU device otherwise).
+    "multiworker": MultiWorkerMirroredStrategy, configured by TF_CONFIG; it
+    must be created before TensorFlow runs any op, so call this first.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; choose among {STRATEGIES}")
+    if name == "none":
+        return None
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise SystemExit(
+            f"--strategy {name} uses tf.distribute, which needs the TensorFlow backend: run with "
+            f"KERAS_BACKEND=tensorflow (the Keras backend is {keras.backend.backend()!r})."
+        )
+    import tensorflow as tf
+
+    if name == "multiworker":
+        return _reduce_per_tensor(tf.distribute.MultiWorkerMirroredStrategy())
+    devices = None
+    if not tf.config.list_physical_devices("GPU"):
+        cpus = [device.name for device in tf.config.list_logical_devices("CPU")]
+        devices = cpus if len(cpus) > 1 else None
+    return tf.distribute.MirroredStrategy(devices)
+
+
+def _reduce_per_tensor(strategy):
+    """Work around Keras 3's fit under MultiWorkerMirroredStrategy with several workers.
+
+    Keras 3.15 (observed here; no upstream fix known to us) calls `strategy.reduce` on a whole
+    (x, y) structure when it builds the model, and with `axis=0` on scalar
+    metrics after each step; the multi-worker strategy accepts neither. This
+    reduces each tensor on its own, over the batch axis only where it has one.
+    """
+    import tensorflow as tf
+
+    reduce = strategy.reduce
+
+    def reduce_each(reduce_op, value, axis=None):
+        def one(v):
+            rank = strategy.experimental_local_results(v)[0].shape.rank
+            return reduce(reduce_op, v, axis=axis if rank else None)
+
+        return tf.nest.map_structure(one, value)
+
+    strategy.reduce = reduce_each
+    return strategy
+
+
+def is_chief(strategy) -> bool:
+    """True but on the non-chief workers of a multi-worker strategy (TF_CONFIG's "chief", else worker 0)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+# ---------------------------------------------------------------------------
 # Machine
 
 

@@ -12,9 +12,11 @@ results/results.json, results/table.md and the pictures:
     results/fgsm.png               FGSM accuracy versus ε
 
     python examples/fit_compare.py                                  # the `make demo` run (Fashion-MNIST, offline)
-    python examples/fit_compare.py --train-size 30000 --epochs 10   # the README's longer run (~1.5 h on 2 CPU cores)
+    python examples/fit_compare.py --train-size 30000 --epochs 10   # the README's longer run (~1.5 h on 2 CPU cores; the README's has two methods)
     python examples/fit_compare.py --dataset cifar10                # any tensorflow-datasets image classification set
     python examples/fit_compare.py --methods baseline,cutmix,cutmix_gaussian --in-model
+    python examples/fit_compare.py --strategy mirrored              # tf.distribute over all local GPUs
+    TF_CONFIG='{...}' python examples/fit_compare.py --strategy multiworker   # the same command on every worker
 
 CAM localization score: each composite test image is the left half of a test
 image of class a next to the right half of one of class b ≠ a (a CutMix box
@@ -26,11 +28,21 @@ Mixing happens in tf.data (`.batch()`, then `.map(layer, num_parallel_calls=AUTO
 then `.prefetch(AUTOTUNE)`), or with `--in-model` inside the train step
 (`CutMixModel` for the CutMix variants, a `Cutout` first layer for Cutout;
 MixUp and CutMixOrMixUp have no in-model form and stay in tf.data).
+
+With `--strategy mirrored` (MirroredStrategy: all local GPUs, or the logical
+CPU devices when there is no GPU) or `--strategy multiworker`
+(MultiWorkerMirroredStrategy, configured by the TF_CONFIG environment
+variable), models are built and compiled in the strategy's scope and Keras'
+fit distributes the tf.data pipeline: `--batch-size` is the *global* batch,
+split evenly between the replicas (keep it a multiple of their number). Mixing
+in tf.data mixes the global batch before the split; `--in-model` mixes each
+replica's batch with its own draw. TensorFlow backend only.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -51,10 +63,10 @@ import tensorflow as tf  # noqa: E402
 import keras_cutmix  # noqa: E402
 from keras_cutmix import evaluation, visualize  # noqa: E402
 
-from common import FEATURE_LAYER, METHODS, describe, load_dataset, machine_description, machine_line, make_mixer, stratified_subset  # noqa: E402
+from common import FEATURE_LAYER, METHODS, STRATEGIES, describe, is_chief, load_dataset, machine_description, machine_line, make_mixer, make_strategy, stratified_subset  # noqa: E402
 from models import MODELS  # noqa: E402
 
-# The `make demo` budget: under 10 minutes on 2 CPU cores for the four methods.
+# The `make demo` budget: the four methods within 15 minutes on 2 CPU cores, install included.
 DEFAULT_TRAIN_SIZE = 10000
 DEFAULT_EPOCHS = 3
 FGSM_EPSILONS = (0.0, 1 / 255, 2 / 255, 4 / 255, 8 / 255, 16 / 255)
@@ -71,6 +83,11 @@ def parse_args(argv=None):
     p.add_argument("--model", default="resnet", choices=sorted(MODELS), help="resnet: a small ResNet (default)")
     p.add_argument("--width", type=int, default=16, help="width of the first stage (resnet, cnn)")
     p.add_argument("--in-model", action="store_true", help="mix inside the train step (CutMixModel) instead of in tf.data")
+    p.add_argument(
+        "--strategy", default="none", choices=STRATEGIES,
+        help="tf.distribute strategy (TensorFlow backend): mirrored = all local GPUs (or the logical CPUs), "
+        "multiworker = MultiWorkerMirroredStrategy from TF_CONFIG; --batch-size is then the global batch",
+    )
     p.add_argument("--train-size", type=int, default=DEFAULT_TRAIN_SIZE, help="stratified training subset (0 = all)")
     p.add_argument("--val-size", type=int, default=1000, help="test images evaluated after each epoch (curves)")
     p.add_argument("--test-size", type=int, default=0, help="test images for the final metrics (0 = all)")
@@ -110,8 +127,11 @@ def train_dataset(x, y, num_classes, args, mixer, sparse_labels=False):
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def build_trainer(method, model, num_classes, args):
-    """(trainer to fit, mixer for tf.data or None, sparse labels?, where the mixing happens)."""
+def build_trainer(method, model, num_classes, args, mixer=None):
+    """(trainer to fit, mixer for tf.data or None, sparse labels?, where the mixing happens).
+
+    `mixer`: the tf.data layer to use, if already made (outside a strategy's scope).
+    """
     spec = METHODS[method]
     if method == "cutmix_feature":
         layer = FEATURE_LAYER if args.model == "resnet" else "conv1"
@@ -126,7 +146,7 @@ def build_trainer(method, model, num_classes, args):
         trainer = keras.Sequential([keras.Input(model.inputs[0].shape[1:]), cutout, model], name=f"{method}_trainer")
         return trainer, None, False, "in the model (Cutout first layer)"
     where = "tf.data" + (" (no in-model form)" if args.in_model else "")
-    return model, make_mixer(method, num_classes, args.seed), False, where
+    return model, mixer if mixer is not None else make_mixer(method, num_classes, args.seed), False, where
 
 
 def compile_trainer(trainer, steps, args):
@@ -180,18 +200,31 @@ def evaluate_model(model, data, args):
     return result, cams
 
 
-def run_method(method, data, args, num_classes, initial_weights):
+def run_method(method, data, args, num_classes, initial_weights, strategy=None):
     keras.utils.set_random_seed(args.seed)
-    model = MODELS[args.model](data["x_train"].shape[1:], num_classes, **({"width": args.width} if args.model in ("resnet", "cnn") else {}))
-    model.set_weights(initial_weights)
-    trainer, mixer, sparse, where = build_trainer(method, model, num_classes, args)
+    # A tf.data layer stays outside the strategy's scope (its seed stream is
+    # the input pipeline's, not a mirrored variable); models and optimizers go in.
+    data_mixer = make_mixer(method, num_classes, args.seed)
+
+    def make_model(weights):
+        model = MODELS[args.model](data["x_train"].shape[1:], num_classes, **({"width": args.width} if args.model in ("resnet", "cnn") else {}))
+        model.set_weights(weights)
+        return model
+
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        model = make_model(initial_weights)
+        trainer, mixer, sparse, where = build_trainer(method, model, num_classes, args, mixer=data_mixer)
+        steps = args.epochs * (len(data["x_train"]) // args.batch_size)
+        compile_trainer(trainer, steps, args)
     train = train_dataset(data["x_train"], data["y_train"], num_classes, args, mixer, sparse_labels=sparse)
-    steps = args.epochs * (len(data["x_train"]) // args.batch_size)
-    compile_trainer(trainer, steps, args)
     print(f"\n=== {method}: {describe(method)}; mixing: {where}")
     start = time.perf_counter()
     history = trainer.fit(train, epochs=args.epochs, validation_data=(data["x_val"], data["y_val"]), shuffle=False, verbose=args.verbose)
     train_seconds = time.perf_counter() - start
+    if strategy is not None:
+        # Evaluate a single-device copy: with Keras 3.15, predict_on_batch of a
+        # model built under MirroredStrategy returns the batch once per replica.
+        model = make_model(model.get_weights())
     start = time.perf_counter()
     result, cams = evaluate_model(model, data, args)
     result.update(
@@ -236,8 +269,20 @@ def table(results, args, markdown=False):
 
 def main(argv=None):
     args = parse_args(argv)
+    # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs anything.
+    strategy = make_strategy(args.strategy)
+    if strategy is not None and not args.no_jit:
+        # Keras turns XLA off under tf.distribute by default; forcing it on
+        # fails with MirroredStrategy on two CPU devices (TensorFlow 2.21:
+        # "Trying to access resource ... located in device CPU:1").
+        print("note: --strategy trains without XLA (as Keras does by default under tf.distribute).")
+        args.no_jit = True
     started = time.perf_counter()
     output = pathlib.Path(args.output)
+    if args.strategy == "multiworker" and not is_chief(strategy):
+        # Every worker runs the whole script; only the chief writes to --output.
+        resolver = strategy.cluster_resolver
+        output = output / f"{resolver.task_type}{resolver.task_id}"
     output.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
 
@@ -276,10 +321,18 @@ def main(argv=None):
         f"mixing {'in the model where possible' if args.in_model else 'in tf.data'}"
     )
     print(f"machine: {machine_line(machine)}; keras {keras.__version__}, tensorflow {tf.__version__}, backend {keras.backend.backend()}")
-    if args.train_size and args.train_size < len(x_train_all):
+    if strategy is not None:
+        replicas = strategy.num_replicas_in_sync
         print(
-            f"quick budget: a {len(x_train)}-image subset and {args.epochs} epochs so that the four methods finish in "
-            "~10 minutes on 2 CPU cores; mixing methods usually need longer training to pay off "
+            f"distribution: --strategy {args.strategy}, {type(strategy).__name__} with {replicas} replicas in sync; "
+            f"global batch {args.batch_size} = {args.batch_size / replicas:g} per replica"
+        )
+        if args.batch_size % replicas:
+            print(f"warning: --batch-size {args.batch_size} is not a multiple of the {replicas} replicas; the replicas get unequal batches.")
+    if (args.train_size, args.epochs) == (DEFAULT_TRAIN_SIZE, DEFAULT_EPOCHS):
+        print(
+            f"quick budget: a {len(x_train)}-image subset and {args.epochs} epochs so that `make demo` finishes within "
+            "15 minutes on 2 CPU cores; mixing methods need longer training to pay off "
             "(the README also shows a longer run: --train-size 30000 --epochs 10)."
         )
     print("=" * 100)
@@ -290,7 +343,7 @@ def main(argv=None):
 
     results, cams = [], {}
     for method in args.methods:
-        result, method_cams = run_method(method, data, args, num_classes, initial_weights)
+        result, method_cams = run_method(method, data, args, num_classes, initial_weights, strategy)
         results.append(result)
         cams[method] = method_cams
         keras.backend.clear_session()
@@ -330,6 +383,7 @@ def main(argv=None):
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "command": " ".join([os.path.basename(sys.executable), "examples/fit_compare.py", *(argv if argv is not None else sys.argv[1:])]),
         "args": vars(args),
+        "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
         "dataset": {"name": args.dataset, "train_images": len(x_train), "train_images_available": len(x_train_all), "test_images": len(x_test)},
         "machine": machine,
         "versions": {"keras": keras.__version__, "tensorflow": tf.__version__, "keras_cutmix": keras_cutmix.__version__},

@@ -11,8 +11,10 @@ import dataclasses
 from typing import Any, ClassVar
 
 import keras
+import numpy as np
 
 from keras_cutmix import boxes, inputs, sampling
+from keras_cutmix._checks import assert_same_batch
 from keras_cutmix._backend import needs_tensorflow_ops, ops, tensorflow_ops
 from keras_cutmix.mixing import blend, box_mask, mask_for, mix_labels, paste, paste_from, prepare_labels
 
@@ -75,11 +77,15 @@ class MixOptions:
         _check_number("label_smoothing", self.label_smoothing, low=0.0, high=1.0)
         _check_choice("mode", self.mode, MODES)
         if self.num_classes is not None and (
-            isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int) or self.num_classes < 1
+            isinstance(self.num_classes, (bool, np.bool_))
+            or not isinstance(self.num_classes, (int, np.integer))
+            or self.num_classes < 1
         ):
             raise ValueError(
                 f"Argument `num_classes` must be a positive int or None. Received: num_classes={self.num_classes!r}"
             )
+        if self.num_classes is not None:
+            self._set("num_classes", int(self.num_classes))  # NumPy ints too (e.g. from np.unique(...).size)
         data_format = self.data_format if self.data_format is not None else keras.config.image_data_format()
         _check_choice("data_format", data_format, DATA_FORMATS)
         self._set("data_format", data_format)
@@ -220,12 +226,73 @@ def spatial_dims(images: Any, data_format: str) -> tuple[Any, Any, Any]:
     return shape[0], shape[1], shape[2]
 
 
-def _to_tensor(x: Any) -> Any:
+def _to_tensor(x: Any, key: str = inputs.IMAGES) -> Any:
     if isinstance(x, dict):  # bounding boxes
-        return {key: _to_tensor(value) for key, value in x.items()}
+        return {name: _to_tensor(value, f"{key}[{name!r}]") for name, value in x.items()}
     if isinstance(x, keras.KerasTensor):
         return x
-    return ops.convert_to_tensor(x)
+    if not hasattr(x, "dtype") or isinstance(x, np.ndarray):
+        # Host data (NumPy, lists): reject strings and objects before a
+        # backend does, with its own unclear message.
+        array = np.asarray(x)
+        if array.dtype.kind in "OSU":  # objects (None, ragged lists), bytes, str; ml_dtypes (bfloat16) are "V"
+            raise ValueError(
+                f"`{key}` must be a numeric array (images: any integer, float or bool dtype; labels: integer "
+                f"class ids or floats); received {type(x).__name__} of dtype {array.dtype}"
+                + (f" and shape {array.shape}." if array.shape else f": {x!r}.")
+            )
+    tensor = ops.convert_to_tensor(x)
+    dtype = keras.backend.standardize_dtype(tensor.dtype)
+    if dtype == "string":
+        raise ValueError(f"`{key}` must be a numeric tensor; received dtype {dtype} (shape {tuple(tensor.shape)}).")
+    return tensor
+
+
+def _check_layout(images: Any, data_format: str) -> None:
+    """Catch images in the other data format, where that is unambiguous.
+
+    Conservative, static shapes only, never for shapes a real image in the
+    declared format could plausibly have:
+    - channels_first, images (B, a, b, c) with c in (1, 3, 4) and a, b >= 8:
+      read as `a` channels of b×c pixels, i.e. images at most 4 pixels wide
+      with 8+ channels; they are channels_last (B, H, W, C).
+    - channels_last, images (B, c, h, w) with c in (1, 3, 4) and h == w >= 8:
+      read as images 1–4 pixels tall with as many channels as columns; they
+      are channels_first (B, C, H, W) square images (non-square ones are
+      not flagged).
+    """
+    shape = tuple(images.shape)
+    if len(shape) != 4 or any(d is None for d in shape[1:]):
+        return
+    _, a, b, c = shape
+    if data_format == "channels_first" and c in (1, 3, 4) and a >= 8 and b >= 8:
+        raise ValueError(
+            f"`images` of shape {shape} look channels_last (B, H, W, C) with C={c}, but data_format="
+            f"'channels_first' reads them as {a} channels of {b}x{c} pixels. Pass data_format='channels_last' "
+            "(or transpose the images to (B, C, H, W))."
+        )
+    if data_format == "channels_last" and a in (1, 3, 4) and b == c and b >= 8:
+        raise ValueError(
+            f"`images` of shape {shape} look channels_first (B, C, H, W) with C={a}, but data_format="
+            f"'channels_last' reads them as {c} channels of {a}x{b} pixels. Pass data_format='channels_first' "
+            "(or transpose the images to (B, H, W, C))."
+        )
+
+
+def _check_bounding_box_batch(data: dict, batch: Any) -> None:
+    bbox = data[inputs.BOUNDING_BOXES]
+    if not isinstance(bbox, dict) or "boxes" not in bbox or "labels" not in bbox:
+        return  # boxes.mix_bounding_boxes names what is missing
+    boxes_shape, labels_shape = tuple(bbox["boxes"].shape), tuple(bbox["labels"].shape)
+    if len(boxes_shape) != 3 or len(labels_shape) != 2:
+        return  # boxes.mix_bounding_boxes names the shapes it needs
+    known = lambda a, b: a is not None and b is not None and a != b  # noqa: E731
+    if known(boxes_shape[0], batch) or known(labels_shape[0], batch) or known(boxes_shape[1], labels_shape[1]):
+        raise ValueError(
+            "`bounding_boxes` need \"boxes\" of shape (B, N, 4) and \"labels\" of shape (B, N), with B the "
+            f"batch size of `images` ({batch}); received boxes of shape {boxes_shape} and labels of shape "
+            f"{labels_shape}."
+        )
 
 
 def check_inputs(data: dict, options: MixOptions) -> None:
@@ -238,6 +305,8 @@ def check_inputs(data: dict, options: MixOptions) -> None:
             f"({options.data_format}); received shape {tuple(images.shape)} (rank {rank})."
         )
     batch = images.shape[0] if rank == 4 else None
+    if rank == 4:
+        _check_layout(images, options.data_format)
     if inputs.BOUNDING_BOXES in data:
         if not options.supports_boxes:
             raise ValueError(
@@ -248,6 +317,8 @@ def check_inputs(data: dict, options: MixOptions) -> None:
             raise ValueError(
                 "`bounding_boxes` need `bounding_box_format` (e.g. 'xyxy', 'rel_xyxy', 'xywh', 'center_xywh')."
             )
+        if rank == 4:
+            _check_bounding_box_batch(data, batch)
     for key in (inputs.LABELS, inputs.SEGMENTATION_MASKS, inputs.SAMPLE_WEIGHT):
         if key in data and rank == 4:
             other = data[key].shape
@@ -323,10 +394,12 @@ def apply_mix(data: dict, seed: Any, options: MixOptions, training: bool = True,
     but labels are still made dense (one-hot, smoothed), so training and
     validation batches have the same structure.
     """
-    data = {key: _to_tensor(value) for key, value in data.items()}
+    data = {key: _to_tensor(value, key) for key, value in data.items()}
     check_inputs(data, options)
     images = data[inputs.IMAGES]
     batched = len(images.shape) == 4
+    if batched:  # batch sizes unknown when tracing: asserted when the graph runs
+        data = assert_same_batch(data, inputs.IMAGES, (inputs.LABELS, inputs.SEGMENTATION_MASKS, inputs.SAMPLE_WEIGHT))
     out = dict(data)
     if inputs.LABELS in data:
         out[inputs.LABELS] = prepare_labels(

@@ -25,9 +25,9 @@ def unpack(images: Any, labels: Any = None, sample_weight: Any = None) -> tuple[
                 "Pass either a dict, or images[, labels[, sample_weight]] positionally, not both. "
                 f"Received a dict with keys {sorted(images)} and extra positional arguments."
             )
-        if IMAGES not in images:
+        if images.get(IMAGES) is None:
             raise ValueError(
-                f"A dict input needs an {IMAGES!r} key; received keys {sorted(images)}. "
+                f"A dict input needs an {IMAGES!r} key (not None); received keys {sorted(images)}. "
                 f"Recognized keys: {list(KNOWN_KEYS)} (others pass through untouched)."
             )
         original = images
@@ -45,6 +45,8 @@ def unpack(images: Any, labels: Any = None, sample_weight: Any = None) -> tuple[
             f"not as one {type(images).__name__}. (A tf.data tuple element is passed "
             "positionally by Dataset.map: use `ds.map(layer)`.)"
         )
+    if images is None:
+        raise ValueError("`images` is None: pass a batch (B, H, W, C) or (B, C, H, W), or one image.")
     data = {IMAGES: images}
     if labels is not None:
         data[LABELS] = labels

@@ -14,6 +14,7 @@ from typing import Any
 import keras
 
 from keras_cutmix._backend import backend_name, ops, tensorflow_ops
+from keras_cutmix._checks import check_class_ids, check_finite
 
 
 def box_mask(top: Any, bottom: Any, left: Any, right: Any, height: Any, width: Any) -> Any:
@@ -152,7 +153,10 @@ def prepare_labels(labels: Any, *, batched: bool, num_classes: int | None, label
     Integer labels are class ids of shape (B,) or (B, 1) ((), (1,) unbatched)
     and need `num_classes`. Float labels are one-hot or soft, shape (B, K)
     ((K,) unbatched). Anything else is ambiguous and raises, rather than being
-    mixed into something silently wrong.
+    mixed into something silently wrong. Values are checked where they can be
+    (`_checks`): ids outside [0, num_classes) and NaN/Inf float labels raise
+    eagerly and fail the batch in TensorFlow graphs; in compiled steps (XLA,
+    jax.jit) such ids give all-zero rows and NaN propagates.
     """
     shape = tuple(labels.shape)
     sparse_shapes = "(B,) or (B, 1)" if batched else "() or (1,)"
@@ -170,6 +174,9 @@ def prepare_labels(labels: Any, *, batched: bool, num_classes: int | None, label
             )
         if len(shape) == (2 if batched else 1):
             labels = ops.squeeze(labels, axis=-1)
+        # Ids outside [0, num_classes) raise where values can be checked
+        # (eager, TF graphs); elsewhere they give all-zero one-hot rows.
+        labels = check_class_ids(labels, num_classes)
         labels = ops.one_hot(labels, num_classes, dtype="float32")
     elif keras.backend.is_float_dtype(labels.dtype):
         if len(shape) != (2 if batched else 1):
@@ -187,10 +194,13 @@ def prepare_labels(labels: Any, *, batched: bool, num_classes: int | None, label
             raise ValueError(
                 f"`labels` have {shape[-1]} classes (shape {shape}) but num_classes={num_classes}."
             )
+        # NaN/Inf raise where values can be checked (eager, TF graphs) rather
+        # than spreading into the partner's mixed label; elsewhere they propagate.
+        labels = check_finite(labels)
     else:
         raise ValueError(
             f"`labels` must be integer class ids or float one-hot/soft labels; "
-            f"received dtype {keras.backend.standardize_dtype(labels.dtype)}."
+            f"received labels of dtype {keras.backend.standardize_dtype(labels.dtype)} and shape {shape}."
         )
     if label_smoothing:
         k = labels.shape[-1] if labels.shape[-1] is not None else ops.shape(labels)[-1]

@@ -54,6 +54,32 @@ def split_at_layer(model: keras.Model, name: str) -> tuple[keras.Model, keras.Mo
     return head, tail
 
 
+def _in_symbolic_scope() -> bool:
+    """True while Keras traces shapes only (`compute_output_spec`, symbolic builds)."""
+    try:
+        from keras.src.backend.common.symbolic_scope import in_symbolic_scope
+    except ImportError:  # older Keras
+        return False
+    return in_symbolic_scope()
+
+
+def _replica() -> tuple[Any, int]:
+    """(replica id, replicas in sync) of a `tf.distribute` train step; (0, 1) elsewhere.
+
+    Only tf.distribute runs one train step per replica, each with the same
+    optimizer step; Keras' JAX distribution API runs one step over the whole
+    (sharded) batch, so there one draw covers the global batch.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return 0, 1
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync <= 1:
+        return 0, 1
+    return context.replica_id_in_sync_group, context.num_replicas_in_sync
+
+
 @keras.saving.register_keras_serializable(package="keras_cutmix")
 class CutMixModel(ScheduledProbability, keras.Model):
     """Wrap a model so that `fit` trains it with CutMix inside the train step.
@@ -77,7 +103,10 @@ class CutMixModel(ScheduledProbability, keras.Model):
             intermediate layer whose output (B, h, w, C) is mixed instead.
         seed: an int for reproducible mixing, or None. Each step's seed is
             (seed, optimizer step), so resuming from a checkpoint continues the
-            stream without repeating it.
+            stream without repeating it. Under a `tf.distribute` strategy with
+            R > 1 replicas in sync (TensorFlow backend), replica r uses
+            (seed, step·R + r): each replica mixes its own batch with its own
+            draw, reproducibly.
         **cutmix_options: the options of `keras_cutmix.CutMix` (alpha,
             probability, mode, num_classes, label_smoothing, correct_lambda,
             box_center, center_std, box_size, label_mode, data_format).
@@ -109,6 +138,10 @@ class CutMixModel(ScheduledProbability, keras.Model):
                     f"{tuple(shape)}): give the model a fixed input size."
                 )
             object.__setattr__(self, "_feature_size", size)
+        # A built wrapped model makes this one usable as is: BackupAndRestore
+        # (TensorFlow) refuses to start `fit` on an unbuilt model.
+        if model.built:
+            self.built = True
 
     def call(self, x: Any, training: bool | None = None) -> Any:
         if isinstance(x, dict) and _PACKED in x:
@@ -132,7 +165,13 @@ class CutMixModel(ScheduledProbability, keras.Model):
             with keras.StatelessScope(state_mapping=mapping):
                 step = self.optimizer.iterations.value
                 probability = self.probability_variable.value
-        seed = ops.stack([ops.cast(self._step_seed_base, "int32"), ops.cast(step, "int32")])
+        replica, replicas = _replica()
+        counter = ops.cast(step, "int32")
+        if replicas > 1:
+            # Replica r of R at step s draws with counter s·R + r: its own box,
+            # λ and partners, distinct across replicas and steps, reproducible.
+            counter = counter * replicas + ops.cast(replica, "int32")
+        seed = ops.stack([ops.cast(self._step_seed_base, "int32"), counter])
         return seed, probability
 
     def train_step(self, *args: Any) -> Any:
@@ -160,8 +199,18 @@ class CutMixModel(ScheduledProbability, keras.Model):
 
     def _dense(self, y: Any) -> Any:
         """Sparse class ids → one-hot (no smoothing): what evaluate/metrics compare to."""
-        if y is None or keras.backend.is_float_dtype(keras.backend.standardize_dtype(y.dtype)):
+        if y is None:
             return y
+        if keras.backend.is_float_dtype(keras.backend.standardize_dtype(y.dtype)):
+            shape = tuple(y.shape)
+            ids_shaped = len(shape) == 1 or (len(shape) == 2 and shape[-1] == 1 and self.options.num_classes != 1)
+            if not (ids_shaped and _in_symbolic_scope()):
+                return y
+            # Under a tf.distribute strategy Keras builds losses and metrics
+            # symbolically from the first batch averaged over the replicas
+            # ("MEAN"), which turns integer class ids into floats; only the
+            # shape matters there, so read them as the class ids they were.
+            y = ops.cast(y, "int32")
         return prepare_labels(y, batched=True, num_classes=self.options.num_classes, label_smoothing=0.0)
 
     # Losses and metrics always see dense labels (mixed ones in training, plain

@@ -21,6 +21,13 @@ from keras_cutmix._backend import ops, stateless_uniform
 # probability < 0.05**8 ≈ 4e-11: a fixed, loop-free (XLA-safe) rejection sampler.
 GAMMA_PROPOSALS = 8
 
+# Floor on α in the U^(1/α) boost of `_log_gamma`. Below ~5e-38, log(U)/α
+# overflows float32 to −inf in both Gamma samples (and α itself rounds to 0
+# below 1e-45), so λ = sigmoid(−inf + inf) = NaN. At α <= 1e-30 the two boosts
+# differ by at least ~6e-8/α (distinct float32 logs), so λ is already exactly 0
+# or 1, the same with the floor: it changes no result that was finite.
+MIN_BOOST_ALPHA = 1e-30
+
 
 class MixParams(NamedTuple):
     """What one draw decided, per sample (B,) or per batch (n,).
@@ -80,7 +87,7 @@ def _log_gamma(a: float, u: Any) -> Any:
     v_kept = ops.where(ops.any(accept, axis=0), v_kept, ops.ones_like(v_kept))
     log_g = math.log(d) + ops.log(v_kept)
     if a < 1.0:
-        log_g = log_g + ops.log(1.0 - u[3 * k]) / a
+        log_g = log_g + ops.log(1.0 - u[3 * k]) / max(a, MIN_BOOST_ALPHA)
     return log_g
 
 

@@ -19,3 +19,25 @@ def _restore_global_keras_state():
     yield
     keras.config.set_dtype_policy(policy)
     keras.config.set_image_data_format(data_format)
+
+
+# Hypothesis profiles for the property-based tests (tests/test_properties.py).
+# "ci" (selected when CI is set, as `make test` in CI runs) replays the same
+# examples every run; "dev" draws fresh ones. Both keep the file fast: every
+# example runs eagerly on a new shape. HYPOTHESIS_PROFILE=... overrides.
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # only tests/test_properties.py needs hypothesis
+    pass
+else:
+    _common = dict(
+        deadline=None,  # the first call on a new shape compiles (XLA, JAX)
+        max_examples=20,
+        suppress_health_check=[HealthCheck.too_slow],
+        print_blob=True,
+        database=None,  # no .hypothesis/ directory in the checkout; print_blob reproduces failures
+    )
+    settings.register_profile("ci", derandomize=True, **_common)
+    settings.register_profile("dev", **_common)
+    _ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if _ci else "dev"))

@@ -112,6 +112,8 @@ def test_model_with_the_layer_saves_and_loads(tmp_path):
         (dict(probability=-0.1), r"probability=-0.1"),
         (dict(mode="pixel"), r"`mode` must be one of \('batch', 'sample'\). Received: mode='pixel'"),
         (dict(num_classes=0), r"num_classes=0"),
+        (dict(num_classes=2.0), r"num_classes=2.0"),
+        (dict(num_classes=True), r"num_classes=True"),
         (dict(label_smoothing=2.0), r"label_smoothing=2.0"),
         (dict(correct_lambda="yes"), r"correct_lambda='yes'"),
         (dict(data_format="NHWC"), r"data_format='NHWC'"),
@@ -121,6 +123,13 @@ def test_model_with_the_layer_saves_and_loads(tmp_path):
 def test_bad_arguments_raise_naming_argument_and_value(kwargs, message):
     with pytest.raises(ValueError, match=message):
         keras_cutmix.CutMix(**kwargs)
+
+
+def test_numpy_integer_num_classes_is_accepted_as_int():
+    layer = keras_cutmix.CutMix(num_classes=np.int64(5), seed=0)
+    assert type(layer.get_config()["num_classes"]) is int and layer.get_config()["num_classes"] == 5
+    _, labels = layer(np.zeros((4, 8, 8, 1), "float32"), np.arange(4))
+    assert tuple(labels.shape) == (4, 5)
 
 
 def test_bad_inputs_raise_clear_errors():

@@ -82,8 +82,10 @@ class MixLayer(ScheduledProbability, keras.layers.Layer):
         if getattr(self, "_tf_seed_generator", None) is None:
             import tensorflow as tf
 
-            self._tf_seed_generator = keras.random.SeedGenerator(self.seed, backend=tensorflow_backend())
+            # Outside the graph being traced: a trace that fails (a bad first
+            # batch) must not leave a variable of that dead graph behind.
             with tf.init_scope():
+                self._tf_seed_generator = keras.random.SeedGenerator(self.seed, backend=tensorflow_backend())
                 self._tf_probability = tf.Variable(self.probability, dtype=tf.float32, trainable=False)
         return self._tf_seed_generator, self._tf_probability.read_value()
 
