@@ -100,6 +100,30 @@ METHODS = {
 FEATURE_LAYER = "stage1_block1_out"  # small_resnet's first stage output
 
 
+# The functional twin of each layer: the same options, plus an explicit seed.
+FUNCTIONS = {
+    keras_cutmix.CutMix: keras_cutmix.cutmix,
+    keras_cutmix.MixUp: keras_cutmix.mixup,
+    keras_cutmix.Cutout: keras_cutmix.cutout,
+    keras_cutmix.CutMixOrMixUp: keras_cutmix.cutmix_or_mixup,
+}
+
+
+def seeded_mixer(method: str, num_classes: int):
+    """`mix(images, labels, seed)`: the method as a pure function of a (2,) seed (None for the baseline).
+
+    For `Dataset.map` with one seed per batch: unlike a layer's seed stream,
+    which parallel map calls consume in whatever order they run, the output
+    does not depend on scheduling, so a run is reproducible bit for bit.
+    """
+    spec = METHODS[method]
+    if spec is None:
+        return None
+    cls, options = spec
+    function = FUNCTIONS[cls]
+    return lambda images, labels, seed: function(images, labels, seed=seed, num_classes=num_classes, **options)
+
+
 def make_mixer(method: str, num_classes: int, seed: int, **overrides):
     """The method's layer (None for the baseline), labels made dense with `num_classes`."""
     spec = METHODS[method]

@@ -24,8 +24,10 @@ of half the image). For each of the two classes, the share of its positive
 CAM mass that falls in its own half; averaged over both classes and all
 composites. 0.5 = the maps ignore where the classes are, 1 = perfect.
 
-Mixing happens in tf.data (`.batch()`, then `.map(layer, num_parallel_calls=AUTOTUNE)`,
-then `.prefetch(AUTOTUNE)`), or with `--in-model` inside the train step
+Mixing happens in tf.data (`.batch()`, then `.map(keras_cutmix.cutmix, num_parallel_calls=AUTOTUNE)`
+with the seed (--seed, batch index), then `.prefetch(AUTOTUNE)`: the functional
+form with one seed per batch keeps a parallel pipeline reproducible bit for bit),
+or with `--in-model` inside the train step
 (`CutMixModel` for the CutMix variants, a `Cutout` first layer for Cutout;
 MixUp and CutMixOrMixUp have no in-model form and stay in tf.data).
 
@@ -63,7 +65,7 @@ import tensorflow as tf  # noqa: E402
 import keras_cutmix  # noqa: E402
 from keras_cutmix import evaluation, visualize  # noqa: E402
 
-from common import FEATURE_LAYER, METHODS, STRATEGIES, describe, is_chief, load_dataset, machine_description, machine_line, make_mixer, make_strategy, stratified_subset  # noqa: E402
+from common import FEATURE_LAYER, METHODS, STRATEGIES, describe, is_chief, seeded_mixer, load_dataset, machine_description, machine_line, make_mixer, make_strategy, stratified_subset  # noqa: E402
 from models import MODELS  # noqa: E402
 
 # The `make demo` budget: the four methods within 15 minutes on 2 CPU cores, install included.
@@ -114,16 +116,25 @@ def to_float(images):
     return tf.cast(images, tf.float32) / 255.0
 
 
-def train_dataset(x, y, num_classes, args, mixer, sparse_labels=False):
-    """tf.data: shuffle → batch → (mix) → prefetch. Images uint8 in the arrays, float32 [0, 1] out."""
+def train_dataset(x, y, num_classes, args, mix=None, sparse_labels=False):
+    """tf.data: shuffle → batch → repeat(epochs) → (mix) → prefetch; fit it with steps_per_epoch.
+
+    Images uint8 in the arrays, float32 [0, 1] out. `mix(images, labels, seed)`
+    (common.seeded_mixer) gets the seed (args.seed, i) for the i-th batch of
+    the whole run, counted over all epochs: a new draw for every batch, the
+    same ones in every run whatever order the parallel map calls run in.
+    """
     ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=args.seed, reshuffle_each_iteration=True)
-    ds = ds.batch(args.batch_size, drop_remainder=True)
+    ds = ds.batch(args.batch_size, drop_remainder=True).repeat(args.epochs)
     if sparse_labels:
         ds = ds.map(lambda a, b: (to_float(a), b), num_parallel_calls=tf.data.AUTOTUNE)
-    elif mixer is None:
+    elif mix is None:
         ds = ds.map(lambda a, b: (to_float(a), tf.one_hot(b, num_classes)), num_parallel_calls=tf.data.AUTOTUNE)
     else:
-        ds = ds.map(lambda a, b: mixer(to_float(a), b), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.enumerate().map(
+            lambda i, batch: mix(to_float(batch[0]), batch[1], tf.stack([tf.constant(args.seed, tf.int64), i])),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -216,10 +227,14 @@ def run_method(method, data, args, num_classes, initial_weights, strategy=None):
         trainer, mixer, sparse, where = build_trainer(method, model, num_classes, args, mixer=data_mixer)
         steps = args.epochs * (len(data["x_train"]) // args.batch_size)
         compile_trainer(trainer, steps, args)
-    train = train_dataset(data["x_train"], data["y_train"], num_classes, args, mixer, sparse_labels=sparse)
+    mix = seeded_mixer(method, num_classes) if mixer is not None else None
+    train = train_dataset(data["x_train"], data["y_train"], num_classes, args, mix, sparse_labels=sparse)
     print(f"\n=== {method}: {describe(method)}; mixing: {where}")
     start = time.perf_counter()
-    history = trainer.fit(train, epochs=args.epochs, validation_data=(data["x_val"], data["y_val"]), shuffle=False, verbose=args.verbose)
+    history = trainer.fit(
+        train, epochs=args.epochs, steps_per_epoch=len(data["x_train"]) // args.batch_size,
+        validation_data=(data["x_val"], data["y_val"]), shuffle=False, verbose=args.verbose,
+    )
     train_seconds = time.perf_counter() - start
     if strategy is not None:
         # Evaluate a single-device copy: with Keras 3.15, predict_on_batch of a
