@@ -449,6 +449,40 @@ def test_fit_compare_smoke(tmp_path):
     assert "top-1 err" in proc.stdout and "cutmix" in (out / "table.md").read_text()
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the demo runs on the TensorFlow backend")
+def test_fit_compare_pipeline_is_reproducible_and_draws_anew_each_batch():
+    # The parallel map takes one seed per batch of the run, (seed, batch
+    # index over all epochs): the same batches run after run, whatever
+    # order the parallel calls run in, and a new draw for every batch.
+    import argparse
+
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        import fit_compare
+        from common import seeded_mixer
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    args = argparse.Namespace(seed=3, epochs=2, batch_size=8)
+    x = np.repeat(np.arange(64, dtype="uint8")[:, None, None, None], 8, axis=1).repeat(8, axis=2)
+    y = np.arange(64) % 10
+
+    def run():
+        ds = fit_compare.train_dataset(x, y, 10, args, seeded_mixer("cutmix_p1", 10))
+        return [(a.numpy(), b.numpy()) for a, b in ds]
+
+    first, second = run(), run()
+    assert len(first) == 2 * 64 // 8
+    for (a1, b1), (a2, b2) in zip(first, second):
+        np.testing.assert_array_equal(a1, a2)
+        np.testing.assert_array_equal(b1, b2)
+    # probability 1: every batch mixed, labels are the exact pixel shares.
+    for images, labels in first:
+        assert images.dtype == np.float32 and labels.shape == (8, 10)
+        np.testing.assert_allclose(labels.sum(axis=1), 1.0, rtol=1e-6)
+    weights = [tuple(np.round(np.sort(labels.max(axis=1)), 6)) for _, labels in first]
+    assert len(set(weights)) > len(weights) // 2  # not one draw repeated
+
+
 def test_cam_after_training_with_a_feature_level_cutmix_model():
     # CutMixModel(feature_layer=...) calls the model's layers in a second graph
     # (head and tail); the CAM must still cut the original model.
