@@ -138,11 +138,8 @@ def train_dataset(x, y, num_classes, args, mix=None, sparse_labels=False):
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def build_trainer(method, model, num_classes, args, mixer=None):
-    """(trainer to fit, mixer for tf.data or None, sparse labels?, where the mixing happens).
-
-    `mixer`: the tf.data layer to use, if already made (outside a strategy's scope).
-    """
+def build_trainer(method, model, num_classes, args):
+    """(trainer to fit, `mix(images, labels, seed)` for tf.data or None, sparse labels?, where the mixing happens)."""
     spec = METHODS[method]
     if method == "cutmix_feature":
         layer = FEATURE_LAYER if args.model == "resnet" else "conv1"
@@ -157,7 +154,7 @@ def build_trainer(method, model, num_classes, args, mixer=None):
         trainer = keras.Sequential([keras.Input(model.inputs[0].shape[1:]), cutout, model], name=f"{method}_trainer")
         return trainer, None, False, "in the model (Cutout first layer)"
     where = "tf.data" + (" (no in-model form)" if args.in_model else "")
-    return model, mixer if mixer is not None else make_mixer(method, num_classes, args.seed), False, where
+    return model, seeded_mixer(method, num_classes), False, where
 
 
 def compile_trainer(trainer, steps, args):
@@ -213,9 +210,6 @@ def evaluate_model(model, data, args):
 
 def run_method(method, data, args, num_classes, initial_weights, strategy=None):
     keras.utils.set_random_seed(args.seed)
-    # A tf.data layer stays outside the strategy's scope (its seed stream is
-    # the input pipeline's, not a mirrored variable); models and optimizers go in.
-    data_mixer = make_mixer(method, num_classes, args.seed)
 
     def make_model(weights):
         model = MODELS[args.model](data["x_train"].shape[1:], num_classes, **({"width": args.width} if args.model in ("resnet", "cnn") else {}))
@@ -224,15 +218,14 @@ def run_method(method, data, args, num_classes, initial_weights, strategy=None):
 
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = make_model(initial_weights)
-        trainer, mixer, sparse, where = build_trainer(method, model, num_classes, args, mixer=data_mixer)
-        steps = args.epochs * (len(data["x_train"]) // args.batch_size)
-        compile_trainer(trainer, steps, args)
-    mix = seeded_mixer(method, num_classes) if mixer is not None else None
+        trainer, mix, sparse, where = build_trainer(method, model, num_classes, args)
+        steps_per_epoch = len(data["x_train"]) // args.batch_size
+        compile_trainer(trainer, args.epochs * steps_per_epoch, args)
     train = train_dataset(data["x_train"], data["y_train"], num_classes, args, mix, sparse_labels=sparse)
     print(f"\n=== {method}: {describe(method)}; mixing: {where}")
     start = time.perf_counter()
     history = trainer.fit(
-        train, epochs=args.epochs, steps_per_epoch=len(data["x_train"]) // args.batch_size,
+        train, epochs=args.epochs, steps_per_epoch=steps_per_epoch,
         validation_data=(data["x_val"], data["y_val"]), shuffle=False, verbose=args.verbose,
     )
     train_seconds = time.perf_counter() - start

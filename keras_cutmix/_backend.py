@@ -28,6 +28,17 @@ def in_tensorflow_graph() -> bool:
     return in_tf_graph()
 
 
+def in_xla_context() -> bool:
+    """True while tracing a TensorFlow function that XLA will compile."""
+    try:
+        import tensorflow as tf
+        from tensorflow.python.ops import control_flow_util
+
+        return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
+    except Exception:  # private API moved: callers fall back to what is correct outside XLA
+        return False
+
+
 def needs_tensorflow_ops(tensor: Any) -> bool:
     """True when `tensor` must be handled by TF ops under another backend."""
     if keras.backend.backend() == "tensorflow" or using_tensorflow_ops():

@@ -23,7 +23,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_cutmix._backend import backend_name, in_tensorflow_graph, ops
+from keras_cutmix._backend import backend_name, in_tensorflow_graph, in_xla_context, ops
 
 _SHOWN = 10  # bad values named in a message
 
@@ -54,11 +54,7 @@ def values_known(x: Any) -> bool:
 
 def graph_asserts() -> bool:
     """True in a TensorFlow graph that can run `tf.debugging.Assert` (not XLA)."""
-    if backend_name() != "tensorflow" or not in_tensorflow_graph():
-        return False
-    from keras_cutmix.mixing import _in_xla_context
-
-    return not _in_xla_context()
+    return backend_name() == "tensorflow" and in_tensorflow_graph() and not in_xla_context()
 
 
 def _assert(condition: Any, message: str, tensor: Any, *guarded: Any) -> tuple:

@@ -295,6 +295,10 @@ def _check_bounding_box_batch(data: dict, batch: Any) -> None:
         )
 
 
+# Targets with one row per image: their batch size must be the images'.
+PER_SAMPLE_KEYS = (inputs.LABELS, inputs.SEGMENTATION_MASKS, inputs.SAMPLE_WEIGHT)
+
+
 def check_inputs(data: dict, options: MixOptions) -> None:
     """Static checks, at trace time, with the shapes named."""
     images = data[inputs.IMAGES]
@@ -319,7 +323,7 @@ def check_inputs(data: dict, options: MixOptions) -> None:
             )
         if rank == 4:
             _check_bounding_box_batch(data, batch)
-    for key in (inputs.LABELS, inputs.SEGMENTATION_MASKS, inputs.SAMPLE_WEIGHT):
+    for key in PER_SAMPLE_KEYS:
         if key in data and rank == 4:
             other = data[key].shape
             if len(other) == 0 or (batch is not None and other[0] is not None and other[0] != batch):
@@ -399,7 +403,7 @@ def apply_mix(data: dict, seed: Any, options: MixOptions, training: bool = True,
     images = data[inputs.IMAGES]
     batched = len(images.shape) == 4
     if batched:  # batch sizes unknown when tracing: asserted when the graph runs
-        data = assert_same_batch(data, inputs.IMAGES, (inputs.LABELS, inputs.SEGMENTATION_MASKS, inputs.SAMPLE_WEIGHT))
+        data = assert_same_batch(data, inputs.IMAGES, PER_SAMPLE_KEYS)
     out = dict(data)
     if inputs.LABELS in data:
         out[inputs.LABELS] = prepare_labels(

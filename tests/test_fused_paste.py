@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from helpers import to_numpy
-from keras_cutmix import mixing
+from keras_cutmix import _backend, mixing
 
 
 def _reference(x, partner, mask):
@@ -59,7 +59,7 @@ def test_paste_is_compiled_once_not_nested_inside_xla():
     seen = {}
 
     def probe(name):
-        seen[name] = mixing._in_xla_context()
+        seen[name] = _backend.in_xla_context()
 
     tf.function(lambda: probe("graph"))()
     tf.function(lambda: probe("xla"), jit_compile=True)()
