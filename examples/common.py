@@ -9,7 +9,7 @@ import subprocess
 import numpy as np
 
 import keras_cutmix
-from keras_cutmix.datasets import FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, load_fashion_mnist
+from paper.datasets import FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, load_fashion_mnist
 
 
 # ---------------------------------------------------------------------------

@@ -44,7 +44,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import keras_cutmix  # noqa: E402
-from keras_cutmix import evaluation  # noqa: E402
+from paper import evaluation  # noqa: E402
 
 from common import METHODS, describe, load_dataset, machine_description, machine_line, make_mixer, stratified_subset  # noqa: E402
 from models import MODELS  # noqa: E402

@@ -63,7 +63,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import keras_cutmix  # noqa: E402
-from keras_cutmix import evaluation, visualize  # noqa: E402
+from paper import evaluation, visualize  # noqa: E402
 
 from common import FEATURE_LAYER, METHODS, STRATEGIES, describe, is_chief, seeded_mixer, load_dataset, machine_description, machine_line, make_mixer, make_strategy, stratified_subset  # noqa: E402
 from models import MODELS  # noqa: E402

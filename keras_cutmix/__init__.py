@@ -56,27 +56,3 @@ __all__ = [
     "sample_mixup",
     "sample_partners",
 ]
-
-# Helpers for the examples (issue #4): offline datasets, the paper's evaluation
-# (CAM, localization, calibration, FGSM) and plots (matplotlib, imported lazily).
-from keras_cutmix import datasets, evaluation, visualize  # noqa: E402
-from keras_cutmix.evaluation import (  # noqa: E402
-    cam_localization_score,
-    class_activation_maps,
-    expected_calibration_error,
-    fgsm_accuracy,
-    fgsm_attack,
-)
-from keras_cutmix.visualize import plot_mixed_batch  # noqa: E402
-
-__all__ += [
-    "cam_localization_score",
-    "class_activation_maps",
-    "datasets",
-    "evaluation",
-    "expected_calibration_error",
-    "fgsm_accuracy",
-    "fgsm_attack",
-    "plot_mixed_batch",
-    "visualize",
-]

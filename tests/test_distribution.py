@@ -416,7 +416,8 @@ fit_compare.main(sys.argv[2:])
 def test_fit_compare_mirrored_smoke(tmp_path):
     """CutMixModel built and compiled under MirroredStrategy on two CPU devices, a toy budget."""
     pytest.importorskip("matplotlib")
-    from keras_cutmix import datasets
+    sys.path.insert(0, str(ROOT / "examples"))
+    from paper import datasets
 
     rng = np.random.default_rng(0)
     arrays = {

@@ -6,7 +6,7 @@ Fashion-MNIST (Xiao et al., 2017: 60 000 training and 10 000 test images of
 `/usr/share/datasets/fashion-mnist`:
 
 ```python
-(x_train, y_train), (x_test, y_test) = keras_cutmix.datasets.load_fashion_mnist()
+(x_train, y_train), (x_test, y_test) = paper.datasets.load_fashion_mnist()
 ```
 
 returns what `keras.datasets.fashion_mnist.load_data()` returns (uint8 images

@@ -28,7 +28,7 @@ def _figure(width: float, height: float) -> Any:
         from matplotlib.figure import Figure
     except ImportError as error:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "keras_cutmix.visualize needs matplotlib: `pip install matplotlib` or `pip install keras_cutmix[examples]`."
+            "examples/paper/visualize.py needs matplotlib: `pip install matplotlib` or `pip install -e .[examples]`."
         ) from error
     return Figure(figsize=(width, height), layout="constrained")
 
