@@ -1,58 +1,31 @@
-"""keras_cutmix: exact, vectorized, XLA-safe CutMix for Keras 3 and tf.data."""
+"""keras_cutmix: exact, vectorized, XLA-safe CutMix and its family for Keras 3 and tf.data.
+
+The public API: the layers, their functional twins (pure functions of a
+seed), `CutMixModel` and `MixingScheduler`. The building blocks stay
+importable from their modules (`keras_cutmix.sampling`, `.masks`,
+`.mixing`, `.labels`, `.bounding_boxes`, `.methods`, `.pipeline`).
+"""
 
 from keras_cutmix.callbacks import MixingScheduler
-from keras_cutmix.core import (
-    CutMixOptions,
-    CutMixOrMixUpOptions,
-    CutoutOptions,
-    MixOptions,
-    MixUpOptions,
-    apply_mix,
-)
-from keras_cutmix.functional import cutmix, cutmix_or_mixup, cutout, mixup
-from keras_cutmix.layers import CutMix, CutMixOrMixUp, Cutout, MixLayer, MixUp
+from keras_cutmix.functional import cutmix, cutmix_or_mixup, cutout, fmix, mixup, resizemix
+from keras_cutmix.layers import CutMix, CutMixOrMixUp, Cutout, FMix, MixUp, ResizeMix
 from keras_cutmix.model import CutMixModel
-from keras_cutmix.mixing import blend, box_mask, mix_labels, paste, prepare_labels
-from keras_cutmix.sampling import (
-    CutMixParams,
-    MixParams,
-    sample_beta,
-    sample_cutmix,
-    sample_cutout,
-    sample_mixup,
-    sample_partners,
-)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CutMix",
     "CutMixModel",
-    "CutMixOptions",
     "CutMixOrMixUp",
-    "CutMixOrMixUpOptions",
-    "CutMixParams",
     "Cutout",
-    "CutoutOptions",
-    "MixLayer",
-    "MixOptions",
-    "MixParams",
+    "FMix",
     "MixUp",
-    "MixUpOptions",
     "MixingScheduler",
-    "apply_mix",
-    "blend",
-    "box_mask",
+    "ResizeMix",
     "cutmix",
     "cutmix_or_mixup",
     "cutout",
-    "mix_labels",
+    "fmix",
     "mixup",
-    "paste",
-    "prepare_labels",
-    "sample_beta",
-    "sample_cutmix",
-    "sample_cutout",
-    "sample_mixup",
-    "sample_partners",
+    "resizemix",
 ]

@@ -1,4 +1,4 @@
-"""Which ops the math runs on, and the one random primitive it needs.
+"""Which ops the math runs on, and every private Keras or TensorFlow import.
 
 All of keras_cutmix's math is written against `ops`, a stand-in for
 `keras.ops`. Normally it *is* `keras.ops`. Inside a TensorFlow graph while the
@@ -6,26 +6,56 @@ Keras backend is JAX or torch (a `tf.data` pipeline, say), JAX or torch ops
 cannot touch the symbolic `tf.Tensor`s, so `ops` resolves the same names in
 Keras' TensorFlow backend instead, exactly as Keras' own preprocessing layers
 (`keras.layers.DataLayer`) do. One implementation, every backend.
+
+Private imports (`keras.src...`, `tensorflow.python...`) live here alone, each
+with a fallback or a clear error, so a Keras release that moves one breaks one
+function, not the package.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 import threading
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import keras
 
 _state = threading.local()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _private_keras(what: str, error: Exception) -> ImportError:
+    return ImportError(
+        f"keras_cutmix needs {what} from Keras {keras.__version__}, which moved or was removed "
+        f"({error}). Install a Keras version between 3.8 and the newest one keras_cutmix was tested with."
+    )
 
 
 def in_tensorflow_graph() -> bool:
     """True while tracing a TensorFlow graph (tf.function, tf.data map)."""
-    from keras.src.utils.backend_utils import in_tf_graph
+    try:
+        from keras.src.utils.backend_utils import in_tf_graph
+    except ImportError:  # moved: the public TensorFlow test gives the same answer
+        tf = sys.modules.get("tensorflow")
+        return tf is not None and tf.inside_function()
+    return bool(in_tf_graph())
 
-    return in_tf_graph()
+
+def in_tf_data_function() -> bool:
+    """True while tf.data traces a function (`Dataset.map`, `filter`, ...), also nested."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None or not tf.inside_function():
+        return False
+    graph = tf.compat.v1.get_default_graph()
+    while graph is not None:
+        # tf.data names the graphs of its functions "Dataset_<transformation>_<name>".
+        if str(getattr(graph, "name", "")).startswith("Dataset_"):
+            return True
+        graph = getattr(graph, "outer_graph", None)
+    return False
 
 
 def in_xla_context() -> bool:
@@ -39,6 +69,30 @@ def in_xla_context() -> bool:
         return False
 
 
+def in_symbolic_scope() -> bool:
+    """True while Keras traces shapes only (`compute_output_spec`, symbolic builds)."""
+    try:
+        from keras.src.backend.common.symbolic_scope import in_symbolic_scope as keras_in_symbolic_scope
+    except ImportError:  # older or newer Keras: treat every call as a real one
+        return False
+    return bool(keras_in_symbolic_scope())
+
+
+def no_automatic_dependency_tracking(method: F) -> F:
+    """Keras' decorator that keeps attributes set in `method` out of layer tracking."""
+    try:
+        from keras.src.utils.tracking import no_automatic_dependency_tracking as keras_decorator
+    except ImportError as error:
+        raise _private_keras("keras.src.utils.tracking.no_automatic_dependency_tracking", error) from error
+    return keras_decorator(method)  # type: ignore[no-any-return]
+
+
+def compile_config(model: Any) -> dict:
+    """The arguments `model.compile` was called with (loss, metrics, ...); {} if unknown."""
+    config = getattr(model, "_compile_config", None)  # Keras 3's record of compile()'s arguments
+    return dict(getattr(config, "config", None) or {})
+
+
 def needs_tensorflow_ops(tensor: Any) -> bool:
     """True when `tensor` must be handled by TF ops under another backend."""
     if keras.backend.backend() == "tensorflow" or using_tensorflow_ops():
@@ -49,14 +103,12 @@ def needs_tensorflow_ops(tensor: Any) -> bool:
         return True
     # An eager `tf.Tensor` handed to a JAX/torch layer (e.g. iterating a
     # tf.data pipeline by hand) is also TF's to handle.
-    import sys
-
     tf = sys.modules.get("tensorflow")
     return tf is not None and isinstance(tensor, tf.Tensor)
 
 
 def using_tensorflow_ops() -> bool:
-    return getattr(_state, "tensorflow", False)
+    return bool(getattr(_state, "tensorflow", False))
 
 
 @contextlib.contextmanager
@@ -75,10 +127,18 @@ def backend_name() -> str:
     return "tensorflow" if using_tensorflow_ops() else keras.backend.backend()
 
 
+def tensorflow_backend() -> ModuleType:
+    """Keras' TensorFlow backend module (for a TF-side SeedGenerator)."""
+    try:
+        from keras.src.backend import tensorflow as tf_backend
+    except ImportError as error:
+        raise _private_keras("keras.src.backend.tensorflow", error) from error
+    return tf_backend
+
+
 @functools.lru_cache(maxsize=None)
 def _tensorflow_modules() -> tuple[ModuleType, ...]:
-    from keras.src.backend import tensorflow as tf_backend
-
+    tf_backend = tensorflow_backend()
     return (tf_backend.numpy, tf_backend.core, tf_backend.nn, tf_backend.math)
 
 
@@ -99,14 +159,7 @@ class _Ops:
         return getattr(keras.ops, name)
 
 
-ops = _Ops()
-
-
-def tensorflow_backend() -> ModuleType:
-    """Keras' TensorFlow backend module (for a TF-side SeedGenerator)."""
-    from keras.src.backend import tensorflow as tf_backend
-
-    return tf_backend
+ops: Any = _Ops()
 
 
 def stateless_uniform(shape: tuple, seed: Any) -> Any:

@@ -11,6 +11,10 @@ from typing import Any, Callable
 
 import keras
 
+from keras_cutmix import validation
+
+# The key of the probability in `fit`'s logs (History, progress bar).
+PROBABILITY_LOG = "mixing_probability"
 
 class MixingScheduler(keras.callbacks.Callback):
     """Schedule the `probability` of a mixing layer or `CutMixModel`.
@@ -26,8 +30,11 @@ class MixingScheduler(keras.callbacks.Callback):
     ```
 
     Args:
-        target: a `MixLayer` (CutMix, MixUp, Cutout, CutMixOrMixUp) or a
-            `CutMixModel`: anything with `set_probability` and `probability`.
+        target: a layer of the package (CutMix, MixUp, Cutout, CutMixOrMixUp, ...)
+            or a `CutMixModel`: anything with `set_probability` and `probability`.
+
+    The probability is logged as `"mixing_probability"` after each batch and epoch
+    (progress bar, History).
         start: the probability at the first epoch (or step) of the ramp.
         end: the probability at the end of the ramp; defaults to the
             target's probability when the scheduler is made.
@@ -55,11 +62,8 @@ class MixingScheduler(keras.callbacks.Callback):
         if not hasattr(target, "set_probability"):
             raise ValueError(f"`target` must be a keras_cutmix layer or CutMixModel; received {type(target).__name__}.")
         self.target = target
-        self.start = float(start)
-        self.end = float(target.probability if end is None else end)
-        for name, value in (("start", self.start), ("end", self.end)):
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"Argument `{name}` must be in [0, 1]. Received: {name}={value}")
+        self.start = validation.check_number("start", start, low=0.0, high=1.0)
+        self.end = validation.check_number("end", target.probability if end is None else end, low=0.0, high=1.0)
         if ramp_epochs < 0 or (ramp_steps is not None and ramp_steps < 1):
             raise ValueError(f"Ramps must be positive. Received: ramp_epochs={ramp_epochs}, ramp_steps={ramp_steps}")
         self.ramp_epochs = ramp_epochs
@@ -99,3 +103,11 @@ class MixingScheduler(keras.callbacks.Callback):
         if self.ramp_steps is not None:
             self._apply(self.probability_at(self._epoch, self._step))
         self._step += 1
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if logs is not None:  # shown by the progress bar, as Keras shows the learning rate
+            logs[PROBABILITY_LOG] = self.target.probability
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:  # recorded in History
+            logs[PROBABILITY_LOG] = self.target.probability

@@ -1,9 +1,9 @@
-"""Masks and the mixing of each target: images, segmentation masks, labels.
+"""Pixel kernels: paste a box, blend two images.
 
-The box mask is built by broadcasting a (n, H, 1) row test against a (n, 1, W)
-column test: no float meshgrid, and never a mask repeated over channels. Pixel
-data only ever goes through `where`, so every dtype (uint8, float16, bfloat16,
-integer masks) comes back as it went in.
+They serve images, segmentation masks and feature maps alike. Pasted pixels
+only ever go through `where`, so every dtype (uint8, float16, bfloat16,
+integer masks) comes back as it went in; blends of integer data are rounded
+back to their dtype.
 """
 
 from __future__ import annotations
@@ -14,29 +14,7 @@ from typing import Any
 import keras
 
 from keras_cutmix._backend import backend_name, in_xla_context, ops, tensorflow_ops
-from keras_cutmix._checks import check_class_ids, check_finite
-
-
-def box_mask(top: Any, bottom: Any, left: Any, right: Any, height: Any, width: Any) -> Any:
-    """Boolean (n, H, W) mask, True inside [top, bottom) × [left, right)."""
-    rows = ops.expand_dims(ops.arange(height, dtype="int32"), 0)  # (1, H)
-    cols = ops.expand_dims(ops.arange(width, dtype="int32"), 0)  # (1, W)
-    in_rows = ops.logical_and(rows >= top[:, None], rows < bottom[:, None])  # (n, H)
-    in_cols = ops.logical_and(cols >= left[:, None], cols < right[:, None])  # (n, W)
-    return ops.logical_and(in_rows[:, :, None], in_cols[:, None, :])
-
-
-def mask_for(target: Any, mask: Any, data_format: str) -> Any:
-    """Reshape an (n, H, W) mask so it broadcasts against `target`.
-
-    `target` is (B, H, W) or, per `data_format`, (B, H, W, C) / (B, C, H, W).
-    The channel axis stays of size 1: the same box in every channel.
-    """
-    if len(target.shape) == 3:
-        return mask
-    if data_format == "channels_first":
-        return mask[:, None, :, :]
-    return mask[:, :, :, None]
+from keras_cutmix.masks import box_mask
 
 
 def paste(target: Any, source: Any, mask: Any) -> Any:
@@ -121,77 +99,69 @@ def blend(target: Any, source: Any, weight: Any) -> Any:
     return mixed
 
 
-def mix_labels(labels: Any, partner: Any, partner_weight: Any) -> Any:
-    """(1 − w)·y + w·y[partner], with w the partner's share, per sample.
+INTERPOLATIONS = ("bilinear", "nearest")
 
-    Written so that the partner's class gets exactly `w` (one-hot labels) and an
-    unmixed sample (w = 0) keeps its label bit for bit.
+
+def paste_resized(target: Any, partner: Any, box: tuple, interpolation: str, data_format: str) -> Any:
+    """`target` with each box [top, bottom) × [left, right) showing the whole partner image, resized.
+
+    ResizeMix's paste. Output pixel (y, x) of a box of h × w reads the partner
+    at ((y − top + ½)·H/h − ½, (x − left + ½)·W/w − ½), with half-pixel centres
+    as `keras.ops.image.resize` (no antialiasing): the nearest pixel, or the
+    bilinear blend of the four around it, computed in float32 and cast back
+    (integers rounded). All boxes at once, by gathering each output pixel's
+    sources: no loop over samples. Targets (B, H, W) are masks: nearest only.
     """
-    w = ops.cast(partner_weight, labels.dtype)[:, None]
-    return labels * (1 - w) + ops.take(labels, partner, axis=0) * w
+    channels_first = data_format == "channels_first" and len(target.shape) == 4
+    x = ops.transpose(target, (0, 2, 3, 1)) if channels_first else target
+    rank3 = len(x.shape) == 3
+    x = x[..., None] if rank3 else x
+    shape = ops.shape(x)
+    height, width, channels = shape[1], shape[2], shape[3]
+    top, bottom, left, right = box
+    rows = _source_coordinates(top, bottom, height)  # (n, H)
+    cols = _source_coordinates(left, right, width)  # (n, W)
+    flat = ops.reshape(x, (-1, channels))
+    base = ops.cast(partner, "int32")[:, None, None] * height  # (B, 1, 1)
 
+    def gather(r: Any, c: Any) -> Any:
+        index = (base + r[:, :, None]) * width + c[:, None, :]  # (B, H, W)
+        return ops.take(flat, ops.reshape(index, (-1,)), axis=0)
 
-def is_integer_dtype(dtype: Any) -> bool:
-    name = keras.backend.standardize_dtype(dtype)
-    return name.startswith("int") or name.startswith("uint")
-
-
-def prepare_labels(labels: Any, *, batched: bool, num_classes: int | None, label_smoothing: float) -> Any:
-    """Dense float labels: sparse class ids become one-hot, then smoothing.
-
-    Integer labels are class ids of shape (B,) or (B, 1) ((), (1,) unbatched)
-    and need `num_classes`. Float labels are one-hot or soft, shape (B, K)
-    ((K,) unbatched). Anything else is ambiguous and raises, rather than being
-    mixed into something silently wrong. Values are checked where they can be
-    (`_checks`): ids outside [0, num_classes) and NaN/Inf float labels raise
-    eagerly and fail the batch in TensorFlow graphs; in compiled steps (XLA,
-    jax.jit) such ids give all-zero rows and NaN propagates.
-    """
-    shape = tuple(labels.shape)
-    sparse_shapes = "(B,) or (B, 1)" if batched else "() or (1,)"
-    if is_integer_dtype(labels.dtype):
-        rank_ok = len(shape) == (1 if batched else 0) or (len(shape) == (2 if batched else 1) and shape[-1] == 1)
-        if not rank_ok:
-            raise ValueError(
-                f"Integer `labels` are read as class ids and must have shape {sparse_shapes}; "
-                f"received labels of shape {shape}. Pass one-hot or soft labels as a float tensor."
-            )
-        if num_classes is None:
-            raise ValueError(
-                f"Sparse integer `labels` (shape {shape}, dtype {keras.backend.standardize_dtype(labels.dtype)}) "
-                "need `num_classes` to be made one-hot. Pass num_classes=K."
-            )
-        if len(shape) == (2 if batched else 1):
-            labels = ops.squeeze(labels, axis=-1)
-        # Ids outside [0, num_classes) raise where values can be checked
-        # (eager, TF graphs); elsewhere they give all-zero one-hot rows.
-        labels = check_class_ids(labels, num_classes)
-        labels = ops.one_hot(labels, num_classes, dtype="float32")
-    elif keras.backend.is_float_dtype(labels.dtype):
-        if len(shape) != (2 if batched else 1):
-            hint = (
-                " A float tensor of rank 1 is ambiguous (class ids stored as floats, or one label per sample?):"
-                " cast class ids to an integer dtype and pass num_classes, or pass labels of shape (B, K)."
-                if batched and len(shape) == 1
-                else ""
-            )
-            raise ValueError(
-                f"Float `labels` must be one-hot or soft labels of shape {'(B, K)' if batched else '(K,)'}; "
-                f"received labels of shape {shape}.{hint}"
-            )
-        if num_classes is not None and shape[-1] is not None and shape[-1] != num_classes:
-            raise ValueError(
-                f"`labels` have {shape[-1]} classes (shape {shape}) but num_classes={num_classes}."
-            )
-        # NaN/Inf raise where values can be checked (eager, TF graphs) rather
-        # than spreading into the partner's mixed label; elsewhere they propagate.
-        labels = check_finite(labels)
+    out_shape = ops.shape(x)
+    if interpolation == "nearest" or rank3:
+        nearest = lambda coords, size: ops.clip(ops.cast(ops.floor(coords + 0.5), "int32"), 0, size - 1)  # noqa: E731
+        resized = gather(nearest(rows, height), nearest(cols, width))
     else:
-        raise ValueError(
-            f"`labels` must be integer class ids or float one-hot/soft labels; "
-            f"received labels of dtype {keras.backend.standardize_dtype(labels.dtype)} and shape {shape}."
-        )
-    if label_smoothing:
-        k = labels.shape[-1] if labels.shape[-1] is not None else ops.shape(labels)[-1]
-        labels = labels * (1.0 - label_smoothing) + ops.cast(label_smoothing / k, labels.dtype)
-    return labels
+        (r0, r1, fr), (c0, c1, fc) = _neighbours(rows, height), _neighbours(cols, width)
+        fr = ops.reshape(ops.broadcast_to(fr[:, :, None], (shape[0], height, width)), (-1, 1))
+        fc = ops.reshape(ops.broadcast_to(fc[:, None, :], (shape[0], height, width)), (-1, 1))
+        value = lambda r, c: ops.cast(gather(r, c), "float32")  # noqa: E731
+        upper = value(r0, c0) * (1.0 - fc) + value(r0, c1) * fc
+        lower = value(r1, c0) * (1.0 - fc) + value(r1, c1) * fc
+        blended = upper * (1.0 - fr) + lower * fr
+        dtype = keras.backend.standardize_dtype(x.dtype)
+        if not keras.backend.is_float_dtype(dtype):
+            blended = ops.round(blended)
+        resized = ops.cast(blended, x.dtype)
+    resized = ops.reshape(resized, out_shape)
+    inside = box_mask(top, bottom, left, right, height, width)[:, :, :, None]
+    out = ops.where(inside, resized, x)
+    out = out[..., 0] if rank3 else out
+    return ops.transpose(out, (0, 3, 1, 2)) if channels_first else out
+
+
+def _source_coordinates(start: Any, end: Any, size: Any) -> Any:
+    """(n, size) partner coordinates of each output row (or column) of the box [start, end)."""
+    length = ops.cast(ops.maximum(end - start, 1), "float32")[:, None]
+    out = ops.cast(ops.arange(size, dtype="int32")[None, :] - start[:, None], "float32")
+    return (out + 0.5) * (ops.cast(size, "float32") / length) - 0.5
+
+
+def _neighbours(coords: Any, size: Any) -> tuple[Any, Any, Any]:
+    """The two pixels around each coordinate (clipped to the image) and the weight of the second."""
+    below = ops.floor(coords)
+    weight = coords - below
+    first = ops.clip(ops.cast(below, "int32"), 0, size - 1)
+    second = ops.clip(ops.cast(below, "int32") + 1, 0, size - 1)
+    return first, second, weight

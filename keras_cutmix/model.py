@@ -1,24 +1,30 @@
-"""`CutMixModel`: CutMix inside the training step of any Keras model.
+"""`CutMixModel`: any of the package's methods inside the training step of a Keras model.
 
 Inputs and labels are mixed inside `train_step` (on every backend, compiled
 or not); `predict` and `evaluate` run the wrapped model untouched. With
-`feature_layer`, the paste happens on the feature map of a named
-intermediate layer instead (the paper's "layer index" ablation), with the box
-scaled to that map and labels mixed by the map's exact area shares.
+`feature_layer`, the mix happens on the feature map of a named intermediate
+layer instead (the paper's "layer index" ablation; with MixUp, Manifold
+Mixup), with the draw made for that map's size and labels mixed by its
+exact shares.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import random
+import warnings
 from typing import Any
 
 import keras
 
-from keras_cutmix import inputs
-from keras_cutmix._backend import ops
-from keras_cutmix._probability import ScheduledProbability
-from keras_cutmix.core import CutMixOptions, apply_mix, mix_targets, spatial_dims
-from keras_cutmix.mixing import mix_labels, prepare_labels
+from keras_cutmix import inputs, validation
+from keras_cutmix._backend import compile_config, in_symbolic_scope, ops
+from keras_cutmix.callbacks import PROBABILITY_LOG
+from keras_cutmix.labels import mix_labels, prepare_labels
+from keras_cutmix.layers import CutMix, MixLayer
+from keras_cutmix.methods import CutMixOptions
+from keras_cutmix.pipeline import apply_mix, mix_targets
 
 _PACKED = "keras_cutmix_packed_inputs"
 
@@ -54,15 +60,6 @@ def split_at_layer(model: keras.Model, name: str) -> tuple[keras.Model, keras.Mo
     return head, tail
 
 
-def _in_symbolic_scope() -> bool:
-    """True while Keras traces shapes only (`compute_output_spec`, symbolic builds)."""
-    try:
-        from keras.src.backend.common.symbolic_scope import in_symbolic_scope
-    except ImportError:  # older Keras
-        return False
-    return in_symbolic_scope()
-
-
 def _replica() -> tuple[Any, int]:
     """(replica id, replicas in sync) of a `tf.distribute` train step; (0, 1) elsewhere.
 
@@ -80,52 +77,93 @@ def _replica() -> tuple[Any, int]:
     return context.replica_id_in_sync_group, context.num_replicas_in_sync
 
 
+def _output_classes(model: keras.Model) -> Any:
+    """num_classes from the model's outputs: an int, or one per output (a dict or list); None if unknown."""
+    outputs = getattr(model, "outputs", None)
+    try:
+        outputs = outputs or None
+    except (AttributeError, ValueError):  # subclassed models: no graph
+        outputs = None
+    if outputs is None:
+        return None
+    classes = [output.shape[-1] for output in outputs]
+    if len(classes) == 1:
+        return classes[0]
+    names = getattr(model, "output_names", None)
+    return dict(zip(names, classes)) if names and len(names) == len(classes) else classes
+
+
 @keras.saving.register_keras_serializable(package="keras_cutmix")
-class CutMixModel(ScheduledProbability, keras.Model):
-    """Wrap a model so that `fit` trains it with CutMix inside the train step.
+class CutMixModel(keras.Model):
+    """Wrap a model so that `fit` trains it with CutMix (or any mixer) inside the train step.
 
     ```python
-    model = keras.Sequential([...])                 # any functional/Sequential model
+    model = keras.Sequential([...])                 # any Keras model
     trainer = keras_cutmix.CutMixModel(model, alpha=1.0, probability=0.5)
     trainer.compile("adam", keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     trainer.fit(images, sparse_labels, epochs=10)   # labels mixed → dense (B, K)
     trainer.evaluate(test_images, test_sparse_labels)   # == model, labels made one-hot
+    mixup = keras_cutmix.CutMixModel(model, mixer=keras_cutmix.MixUp(alpha=0.2))
     ```
 
-    The labels the loss sees are dense (one-hot, mixed), so compile with a
-    categorical (not sparse) loss. Sparse labels are made one-hot with
-    `num_classes`, which defaults to the model's last output dimension.
+    The labels the loss sees are dense (one-hot, mixed): a sparse loss or
+    metric passed to `compile` (`SparseCategoricalCrossentropy`,
+    `"sparse_categorical_accuracy"`, ...) is replaced by its categorical twin,
+    with a warning. Sparse labels are made one-hot with the mixer's
+    `num_classes`, which defaults to the model's last output dimension
+    (inferred when a subclassed model is built). The mixing probability is
+    logged as `"mixing_probability"` in `fit`'s logs.
 
     Args:
         model: the Keras model to train; `predict`/`evaluate`/`call` give
             exactly its outputs.
+        mixer: a layer of the package (`CutMix`, `MixUp`, `Cutout`,
+            `CutMixOrMixUp`, ...) whose method and options are used; None
+            makes a `CutMix` from `**cutmix_options`. Pass one or the other.
         feature_layer: None (mix input images), or the name of an
             intermediate layer whose output (B, h, w, C) is mixed instead.
-        seed: an int for reproducible mixing, or None. Each step's seed is
-            (seed, optimizer step), so resuming from a checkpoint continues the
-            stream without repeating it. Under a `tf.distribute` strategy with
-            R > 1 replicas in sync (TensorFlow backend), replica r uses
-            (seed, step·R + r): each replica mixes its own batch with its own
-            draw, reproducibly.
+            With `mixer=MixUp(...)` this is Manifold Mixup (Verma et al., 2019).
+        seed: an int for reproducible mixing, or None (the mixer's seed if it
+            has one). Each step's seed is (seed, optimizer step), so resuming
+            from a checkpoint continues the stream without repeating it.
+            Under a `tf.distribute` strategy with R > 1 replicas in sync
+            (TensorFlow backend), replica r uses (seed, step·R + r): each
+            replica mixes its own batch with its own draw, reproducibly.
         **cutmix_options: the options of `keras_cutmix.CutMix` (alpha,
-            probability, mode, num_classes, label_smoothing, correct_lambda,
-            box_center, center_std, box_size, label_mode, data_format).
+            probability, mode, num_classes, label_smoothing, ...), when no
+            `mixer` is given.
     """
 
-    def __init__(self, model: keras.Model, feature_layer: str | None = None, seed: int | None = None, **kwargs: Any):
-        option_names = set(CutMixOptions.__dataclass_fields__)
+    def __init__(
+        self,
+        model: keras.Model,
+        mixer: MixLayer | None = None,
+        feature_layer: str | None = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        option_names = CutMixOptions.option_names()
         options = {key: kwargs.pop(key) for key in list(kwargs) if key in option_names}
+        validation.check_options("CutMixModel", kwargs, option_names, passed_on=("name", "trainable", "dtype"))
+        if mixer is not None and options:
+            raise ValueError(
+                f"Pass either `mixer` or CutMix options, not both. Received mixer={type(mixer).__name__} and "
+                f"options {sorted(options)}: set them on the mixer, e.g. keras_cutmix.CutMix({', '.join(sorted(options))}=...)."
+            )
+        if mixer is None:
+            mixer = CutMix(**options, seed=seed)
+        elif not isinstance(mixer, MixLayer):
+            raise ValueError(
+                "Argument `mixer` must be a keras_cutmix layer (CutMix, MixUp, Cutout, CutMixOrMixUp, ...). "
+                f"Received: mixer={mixer!r}"
+            )
         super().__init__(**kwargs)
-        if options.get("num_classes") is None and model.outputs:
-            options["num_classes"] = model.outputs[0].shape[-1]
-        self.options = CutMixOptions(**options)
         self.model = model
+        self.mixer = mixer
         self.feature_layer = feature_layer
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"Argument `seed` must be an int or None. Received: seed={seed!r}")
-        self.seed = seed
-        self._step_seed_base = seed if seed is not None else random.randrange(2**31)
-        self._add_probability_variable(self.options.probability)
+        self.seed = validation.check_seed(seed if seed is not None else mixer.seed)
+        self._step_seed_base = self.seed if self.seed is not None else random.randrange(2**31)
+        self._infer_num_classes()
         # Head and tail share the model's layers; keep them untracked so the
         # weights are owned (and saved) once, through `self.model`.
         object.__setattr__(self, "_split", split_at_layer(model, feature_layer) if feature_layer else None)
@@ -138,16 +176,59 @@ class CutMixModel(ScheduledProbability, keras.Model):
                     f"{tuple(shape)}): give the model a fixed input size."
                 )
             object.__setattr__(self, "_feature_size", size)
+        if getattr(model, "preprocessor", None) is not None:
+            warnings.warn(
+                f"{type(model).__name__} has a preprocessor, which its own fit/predict apply and CutMixModel does "
+                "not: map `model.preprocessor` over the tf.data pipeline before fitting CutMixModel, and set "
+                "model.preprocessor = None (docs/ecosystem.md, KerasHub).",
+                UserWarning,
+                stacklevel=2,
+            )
         # A built wrapped model makes this one usable as is: BackupAndRestore
         # (TensorFlow) refuses to start `fit` on an unbuilt model.
         if model.built:
             self.built = True
 
+    @property
+    def options(self) -> Any:
+        """The mixer's method and options."""
+        return self.mixer.options
+
+    @property
+    def probability(self) -> float:
+        return self.mixer.probability
+
+    def set_probability(self, value: float) -> None:
+        """Change the chance of mixing, also mid-`fit` (no retrace)."""
+        self.mixer.set_probability(value)
+
+    def _infer_num_classes(self, inputs_spec: Any = None) -> None:
+        """Give the mixer the model's output size(s) as num_classes when it has none."""
+        if self.options.num_classes is not None:
+            return
+        classes = _output_classes(self.model)
+        if classes is None and inputs_spec is not None:
+            try:
+                spec = self.model.compute_output_spec(inputs_spec)
+                classes = keras.tree.map_structure(lambda t: t.shape[-1], spec)
+            except Exception:  # the model cannot be traced symbolically: ask for num_classes when labels are sparse
+                classes = None
+        if classes is not None:
+            self.mixer.options = dataclasses.replace(self.options, num_classes=classes)
+
+    def build(self, input_shape: Any = None) -> None:
+        if not self.model.built and input_shape is not None:
+            self.model.build(input_shape)
+        if input_shape is not None:
+            spec = keras.tree.map_shape_structure(lambda shape: keras.KerasTensor(shape), input_shape)
+            self._infer_num_classes(spec)
+        self.built = True
+
     def call(self, x: Any, training: bool | None = None) -> Any:
         if isinstance(x, dict) and _PACKED in x:
             head, tail = self._split
             features = head(x[_PACKED], training=training)
-            batch_size, height, width = spatial_dims(features, self.options.data_format)
+            batch_size, height, width = inputs.spatial_dims(features, self.options.data_format)
             params = self.options.sample(x["seed"], batch_size, height, width, x["probability"])
             mixed = mix_targets({inputs.IMAGES: features}, params, self.options)[inputs.IMAGES]
             return tail(mixed, training=training)
@@ -157,14 +238,14 @@ class CutMixModel(ScheduledProbability, keras.Model):
         """This step's seed and probability, read from the JAX state if any."""
         if not state:
             step = self.optimizer.iterations.value
-            probability = self.probability_variable.value
+            probability = ops.convert_to_tensor(self.mixer.probability_variable)
         else:
             _, non_trainable, optimizer_values = state[0][:3]
             mapping = list(zip(self.non_trainable_variables, non_trainable))
             mapping += list(zip(self.optimizer.variables, optimizer_values))
             with keras.StatelessScope(state_mapping=mapping):
                 step = self.optimizer.iterations.value
-                probability = self.probability_variable.value
+                probability = ops.convert_to_tensor(self.mixer.probability_variable)
         replica, replicas = _replica()
         counter = ops.cast(step, "int32")
         if replicas > 1:
@@ -177,67 +258,185 @@ class CutMixModel(ScheduledProbability, keras.Model):
     def train_step(self, *args: Any) -> Any:
         # TF/torch: train_step(data); JAX: train_step(state, data).
         *state, data = args
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        x, y, sample_weight = _unpack(data)
         if y is None:
-            raise ValueError("CutMixModel.fit needs labels: CutMix mixes images *and* labels.")
+            raise ValueError(
+                "CutMixModel.fit needs labels: the mixer mixes images *and* labels. Pass (images, labels), "
+                'or dicts {"images": ..., "labels": ...}.'
+            )
+        if self.options.num_classes is None:
+            self._infer_num_classes(keras.tree.map_structure(lambda t: keras.KerasTensor(t.shape, t.dtype), x))
         seed, probability = self._step_state(tuple(state))
         if self._split is None:
             mixed = apply_mix({inputs.IMAGES: x, inputs.LABELS: y}, seed, self.options, probability=probability)
             x, y = mixed[inputs.IMAGES], mixed[inputs.LABELS]
         else:
             # The same draw (same seed) is repeated in `call` on the feature
-            # map; here it only sets the labels, by the map's area shares.
+            # map; here it only sets the labels, by the map's shares.
             y = prepare_labels(
-                ops.convert_to_tensor(y), batched=True, num_classes=self.options.num_classes,
-                label_smoothing=self.options.label_smoothing,
+                keras.tree.map_structure(ops.convert_to_tensor, y), batched=True,
+                num_classes=self.options.num_classes, label_smoothing=self.options.label_smoothing,
             )
             height, width = self._feature_size
-            params = self.options.sample(seed, ops.shape(y)[0], height, width, probability)
-            y = mix_labels(y, params.partner, params.partner_weight)
+            params = self.options.sample(seed, ops.shape(x)[0], height, width, probability)
+            y = self.options.transform_labels(y, params)
             x = {_PACKED: x, "seed": seed, "probability": probability}
-        return super().train_step(*state, (x, y, sample_weight))
+        result = super().train_step(*state, (x, y, sample_weight))
+        logged = {PROBABILITY_LOG: probability}
+        if state:  # JAX: (logs, state)
+            logs, new_state = result
+            return {**logs, **logged}, new_state
+        return {**result, **logged}
 
     def _dense(self, y: Any) -> Any:
-        """Sparse class ids → one-hot (no smoothing): what evaluate/metrics compare to."""
+        """Class ids → one-hot (no smoothing): what evaluate and the metrics compare to."""
         if y is None:
             return y
-        if keras.backend.is_float_dtype(keras.backend.standardize_dtype(y.dtype)):
-            shape = tuple(y.shape)
-            ids_shaped = len(shape) == 1 or (len(shape) == 2 and shape[-1] == 1 and self.options.num_classes != 1)
-            if not (ids_shaped and _in_symbolic_scope()):
-                return y
-            # Under a tf.distribute strategy Keras builds losses and metrics
-            # symbolically from the first batch averaged over the replicas
-            # ("MEAN"), which turns integer class ids into floats; only the
-            # shape matters there, so read them as the class ids they were.
-            y = ops.cast(y, "int32")
-        return prepare_labels(y, batched=True, num_classes=self.options.num_classes, label_smoothing=0.0)
+
+        def dense(head: Any, num_classes: Any) -> Any:
+            if keras.backend.is_float_dtype(keras.backend.standardize_dtype(head.dtype)):
+                shape = tuple(head.shape)
+                ids_shaped = len(shape) == 1 or (len(shape) == 2 and shape[-1] == 1 and num_classes != 1)
+                if not (ids_shaped and in_symbolic_scope()):
+                    return head
+                # Under a tf.distribute strategy Keras builds losses and metrics
+                # symbolically from the first batch averaged over the replicas
+                # ("MEAN"), which turns integer class ids into floats; only the
+                # shape matters there, so read them as the class ids they were.
+                head = ops.cast(head, "int32")
+            return prepare_labels(head, batched=True, num_classes=num_classes, label_smoothing=0.0)
+
+        from keras_cutmix.labels import map_heads
+
+        return map_heads(dense, y, self.options.num_classes)
 
     # Losses and metrics always see dense labels (mixed ones in training, plain
     # one-hot in evaluate and in Keras' symbolic build, which picks the metric
     # variants from the first labels it sees), so one categorical loss serves.
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):  # type: ignore[no-untyped-def]
         return super().compute_loss(x=x, y=self._dense(y), y_pred=y_pred, sample_weight=sample_weight, training=training)
 
-    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):  # type: ignore[no-untyped-def]
         return super().compute_metrics(x, self._dense(y), y_pred, sample_weight=sample_weight)
 
+    def compile(self, optimizer: Any = None, loss: Any = None, metrics: Any = None, **kwargs: Any) -> None:
+        """`keras.Model.compile`, with sparse losses and metrics swapped for their categorical twins.
+
+        What is not given is taken from the wrapped model when it was compiled
+        (a KerasHub task compiles itself): its optimizer, loss and metrics.
+        Otherwise the optimizer defaults to "rmsprop", as in Keras.
+        """
+        if getattr(self.model, "compiled", False):
+            compiled = compile_config(self.model)
+            optimizer = self.model.optimizer if optimizer is None else optimizer
+            loss = compiled.get("loss") if loss is None else loss
+            metrics = compiled.get("metrics") if metrics is None else metrics
+        optimizer = "rmsprop" if optimizer is None else optimizer
+        loss, swapped_loss = dense_twins(loss, _LOSS_TWINS)
+        metrics, swapped_metrics = dense_twins(metrics, _METRIC_TWINS)
+        if "weighted_metrics" in kwargs:
+            kwargs["weighted_metrics"], more = dense_twins(kwargs["weighted_metrics"], _METRIC_TWINS)
+            swapped_metrics += more
+        swapped = swapped_loss + swapped_metrics
+        if swapped:
+            warnings.warn(
+                "CutMixModel trains on mixed, dense labels, so the sparse loss/metrics given to compile were "
+                f"replaced by their categorical twins: {'; '.join(swapped)}. Evaluation makes class ids one-hot "
+                "too, so the same twins serve there.",
+                UserWarning,
+                stacklevel=2,
+            )
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
     def get_config(self) -> dict:
-        config = {"name": self.name, "trainable": self.trainable}
-        config.update(self.options.config())
-        config.update(
-            {
-                "model": keras.saving.serialize_keras_object(self.model),
-                "feature_layer": self.feature_layer,
-                "probability": self.probability,
-                "seed": self.seed,
-            }
-        )
-        return config
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "model": keras.saving.serialize_keras_object(self.model),
+            "mixer": keras.saving.serialize_keras_object(self.mixer),
+            "feature_layer": self.feature_layer,
+            "seed": self.seed,
+        }
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects: Any = None) -> "CutMixModel":
+    def from_config(cls, config: dict, custom_objects: Any = None) -> CutMixModel:
         config = dict(config)
         config["model"] = keras.saving.deserialize_keras_object(config["model"], custom_objects=custom_objects)
+        if isinstance(config.get("mixer"), dict):
+            config["mixer"] = keras.saving.deserialize_keras_object(config["mixer"], custom_objects=custom_objects)
+        elif "probability" in config or "alpha" in config:
+            # keras_cutmix 0.1 saved the CutMix options flat, next to the model.
+            options = {key: config.pop(key) for key in list(config) if key in CutMixOptions.option_names()}
+            config["mixer"] = CutMix(**options, seed=config.get("seed"))
         return cls(**config)
 
+
+def _unpack(data: Any) -> tuple[Any, Any, Any]:
+    """(x, y, sample_weight) from a fit batch: a tuple, or a dict {"images", "labels", ...}."""
+    if isinstance(data, dict) and inputs.canonical_keys(data):
+        names = inputs.canonical_keys(data)
+        parts = {name: data[key] for key, name in names.items()}
+        if inputs.IMAGES in parts:
+            return parts[inputs.IMAGES], parts.get(inputs.LABELS), parts.get(inputs.SAMPLE_WEIGHT)
+    return keras.utils.unpack_x_y_sample_weight(data)
+
+
+# Sparse losses and metrics, and their twins for dense labels.
+_LOSS_TWINS: dict[Any, Any] = {
+    keras.losses.SparseCategoricalCrossentropy: keras.losses.CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": "categorical_crossentropy",
+    keras.losses.sparse_categorical_crossentropy: keras.losses.categorical_crossentropy,
+}
+_METRIC_TWINS: dict[Any, Any] = {
+    keras.metrics.SparseCategoricalAccuracy: keras.metrics.CategoricalAccuracy,
+    keras.metrics.SparseTopKCategoricalAccuracy: keras.metrics.TopKCategoricalAccuracy,
+    keras.metrics.SparseCategoricalCrossentropy: keras.metrics.CategoricalCrossentropy,
+    # Names become metric objects that keep the name, so History keeps its keys.
+    "sparse_categorical_accuracy": keras.metrics.CategoricalAccuracy,
+    "sparse_top_k_categorical_accuracy": keras.metrics.TopKCategoricalAccuracy,
+    "sparse_categorical_crossentropy": keras.metrics.CategoricalCrossentropy,
+    keras.metrics.sparse_categorical_accuracy: keras.metrics.categorical_accuracy,
+    keras.metrics.sparse_top_k_categorical_accuracy: keras.metrics.top_k_categorical_accuracy,
+}
+
+
+def dense_twins(spec: Any, twins: dict) -> tuple[Any, list[str]]:
+    """`spec` (a loss or metric, or a list/dict of them) with sparse entries swapped; what was swapped."""
+    swapped: list[str] = []
+
+    def named(item: Any) -> str:
+        return repr(item) if isinstance(item, str) else getattr(item, "__name__", type(item).__name__)
+
+    def twin(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {key: twin(value) for key, value in item.items()}
+        if isinstance(item, (list, tuple)):
+            return type(item)(twin(value) for value in item)
+        key = type(item) if type(item) in twins else item
+        try:
+            new = twins.get(key)
+        except TypeError:  # unhashable: not a name or function we know
+            new = None
+        if new is None:
+            return item
+        if key is type(item):
+            new = _twin_object(item, new)
+        elif isinstance(item, str) and isinstance(new, type):
+            new = new(name=item)
+        swapped.append(f"{named(item)} → {named(new)}")
+        return new
+
+    return twin(spec), swapped
+
+
+def _twin_object(item: Any, twin_class: type) -> Any:
+    """The categorical twin of a sparse loss or metric object, with the same settings and name."""
+    config = item.get_config()
+    accepted = inspect.signature(twin_class.__init__).parameters
+    kept = {key: value for key, value in config.items() if key in accepted}
+    if "ignore_class" in config and config["ignore_class"] is not None:
+        raise ValueError(
+            f"{type(item).__name__}(ignore_class={config['ignore_class']}) has no categorical twin: mixed labels are "
+            "dense, so no class can be ignored. Remove ignore_class, or pass a categorical loss."
+        )
+    return twin_class(**kept)

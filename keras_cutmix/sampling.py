@@ -48,9 +48,10 @@ class MixParams(NamedTuple):
     right: Any  # (n,) int32
     partner_weight: Any  # (n,) float32: label weight of the partner, 1 − λ̂
     blend: Any  # (n,) float32: MixUp's partner share of every pixel
+    seed: Any = None  # (2,) int: the draw's seed, for transforms that draw more (Cutout's noise)
+    mask: Any = None  # (n, H, W) bool: the partner's pixels, where they are not a box (FMix)
 
 
-CutMixParams = MixParams
 BOX_CENTERS = ("uniform", "gaussian")
 LABEL_MODES = ("area", "one_hot", "complete")
 
@@ -186,11 +187,49 @@ def label_weight(pasted: Any, height: Any, width: Any, lam: Any, applied: Any, *
     return ops.where(applied, 1.0 - lam, ops.zeros_like(lam))
 
 
-def _draw(seed: Any, rows: int, batch_size: Any, mode: str) -> tuple[Any, Any]:
+def uniform(seed: Any, shape: Any) -> Any:
+    """Uniform [0, 1) float32 samples of `shape`, a pure function of `seed`."""
+    return stateless_uniform(shape, as_seed(seed))
+
+
+def normal(seed: Any, shape: tuple) -> Any:
+    """Standard normal float32 samples of `shape` (Box–Muller), a pure function of `seed`."""
+    u = uniform(seed, (2, *shape))
+    return ops.sqrt(-2.0 * ops.log(1.0 - u[0])) * ops.cos((2.0 * math.pi) * u[1])
+
+
+def draw(seed: Any, rows: int, batch_size: Any, mode: str) -> tuple[Any, Any]:
     """Uniform rows for one draw: partner keys (B,) and per-sample/batch rows."""
-    u = stateless_uniform((1 + rows, batch_size), as_seed(seed))
+    u = uniform(seed, (1 + rows, batch_size))
     per = u[1:] if mode == "sample" else u[1:, :1]
     return u[0], per
+
+
+def sides_in_range(u_h: Any, u_w: Any, ratio_range: tuple, height: Any, width: Any) -> tuple[Any, Any]:
+    """Box sides drawn uniformly among the whole pixel counts in [lo·side, hi·side].
+
+    Each side independently: lo·H and hi·H rounded to pixels (at least 1, at
+    most H), then every count in between equally likely.
+    """
+    sides = []
+    for u, size in ((u_h, height), (u_w, width)):
+        size_f = ops.cast(size, "float32")
+        low = ops.maximum(ops.cast(ops.floor(size_f * ratio_range[0] + 0.5), "int32"), 1)
+        high = ops.maximum(ops.minimum(ops.cast(ops.floor(size_f * ratio_range[1] + 0.5), "int32"), size), low)
+        count = ops.cast(high - low + 1, "float32")
+        sides.append(low + ops.minimum(ops.cast(ops.floor(u * count), "int32"), high - low))
+    return sides[0], sides[1]
+
+
+def place_inside(u_y: Any, u_x: Any, cut_h: Any, cut_w: Any, height: Any, width: Any) -> tuple[Any, Any, Any, Any]:
+    """(top, bottom, left, right) of a box placed uniformly fully inside the image.
+
+    The top row is uniform over 0 … H − h (and the left column likewise), so
+    every border is reachable (timm's `cutmix_minmax` boxes were not: PR #2739).
+    """
+    top = ops.minimum(ops.cast(ops.floor(u_y * ops.cast(height - cut_h + 1, "float32")), "int32"), height - cut_h)
+    left = ops.minimum(ops.cast(ops.floor(u_x * ops.cast(width - cut_w + 1, "float32")), "int32"), width - cut_w)
+    return top, top + cut_h, left, left + cut_w
 
 
 def sample_cutmix(
@@ -206,27 +245,37 @@ def sample_cutmix(
     box_center: str = "uniform",
     center_std: float = 0.25,
     box_size: Any = None,
+    box_ratio_range: Any = None,
     label_mode: str = "area",
 ) -> MixParams:
     """Draw partners, λ, coins and boxes for one CutMix batch from one seed.
 
     `seed` is anything `as_seed` takes: an int, a pair, or a (2,) int tensor.
     `probability` may be a float or a scalar tensor (a schedulable variable).
-    With `box_size` (pixels, or fractions of the sides) the box has that size
-    and λ is its nominal share instead of a Beta draw.
+    The box side comes from λ ~ Beta(α, α) by default; with `box_size`
+    (pixels, or fractions of the sides) the box has that size, and with
+    `box_ratio_range` (timm's `cutmix_minmax`) its sides are uniform in
+    [lo, hi] of each side and it lies fully inside the image; then λ is the
+    box's nominal share instead of a Beta draw.
     """
-    keys, per = _draw(seed, 3 + beta_rows(alpha), batch_size, mode)
+    rows = 5 if box_ratio_range is not None else 3 if box_size is not None else 3 + beta_rows(alpha)
+    keys, per = draw(seed, rows, batch_size, mode)
     coin, u_y, u_x = per[0], per[1], per[2]
     applied = coin < probability
-    if box_size is None:
-        lam = sample_beta(alpha, per[3:])
-        cut_h, cut_w = sides_from_lambda(lam, height, width)
+    if box_ratio_range is not None:
+        cut_h, cut_w = sides_in_range(per[3], per[4], box_ratio_range, height, width)
+        top, bottom, left, right = place_inside(u_y, u_x, cut_h, cut_w, height, width)
     else:
-        cut_h, cut_w = fixed_sides(box_size, height, width)
+        if box_size is None:
+            lam = sample_beta(alpha, per[3:])
+            cut_h, cut_w = sides_from_lambda(lam, height, width)
+        else:
+            cut_h, cut_w = fixed_sides(box_size, height, width)
+        centre_y, centre_x = sample_centres(u_y, u_x, height, width, box_center, center_std)
+        top, bottom, left, right = place_box(cut_h, cut_w, centre_y, centre_x, height, width)
+    if box_size is not None or box_ratio_range is not None:
         nominal = ops.cast(cut_h * cut_w, "float32") / ops.cast(height * width, "float32")
         lam = ops.zeros_like(coin) + (1.0 - nominal)
-    centre_y, centre_x = sample_centres(u_y, u_x, height, width, box_center, center_std)
-    top, bottom, left, right = place_box(cut_h, cut_w, centre_y, centre_x, height, width)
     bottom = ops.where(applied, bottom, top)  # empty box: sample untouched
     pasted = (bottom - top) * (right - left)
     weight = label_weight(pasted, height, width, lam, applied, label_mode=label_mode, correct_lambda=correct_lambda)
@@ -235,7 +284,7 @@ def sample_cutmix(
 
 def sample_mixup(seed: Any, batch_size: Any, *, alpha: float, probability: Any, mode: str) -> MixParams:
     """Draw partners, λ and coins for one MixUp batch: x̃ = λx + (1 − λ)x[π]."""
-    keys, per = _draw(seed, 1 + beta_rows(alpha), batch_size, mode)
+    keys, per = draw(seed, 1 + beta_rows(alpha), batch_size, mode)
     applied = per[0] < probability
     lam = sample_beta(alpha, per[1:])
     blend = ops.where(applied, 1.0 - lam, ops.zeros_like(lam))
@@ -243,16 +292,74 @@ def sample_mixup(seed: Any, batch_size: Any, *, alpha: float, probability: Any, 
     return MixParams(sample_partners(keys), lam, applied, empty, empty, empty, empty, blend, blend)
 
 
-def sample_cutout(seed: Any, batch_size: Any, height: Any, width: Any, *, size: Any, probability: Any, mode: str) -> MixParams:
-    """Draw the erased boxes for one Cutout batch (centre uniform, clipped)."""
-    keys, per = _draw(seed, 3, batch_size, mode)
+def sample_cutout(
+    seed: Any, batch_size: Any, height: Any, width: Any, *, size: Any, probability: Any, mode: str, size_range: Any = None
+) -> MixParams:
+    """Draw the erased boxes for one Cutout batch (centre uniform, clipped).
+
+    Sides are `size` (pixels or fractions), or with `size_range=(lo, hi)`
+    drawn uniformly in [lo, hi] of each side, independently per side (and per
+    sample in "sample" mode), as KerasCV's RandomCutout.
+    """
+    keys, per = draw(seed, 3 if size_range is None else 5, batch_size, mode)
     applied = per[0] < probability
-    cut_h, cut_w = fixed_sides(size, height, width)
+    if size_range is None:
+        cut_h, cut_w = fixed_sides(size, height, width)
+    else:
+        cut_h, cut_w = sides_in_range(per[3], per[4], size_range, height, width)
     centre_y, centre_x = sample_centres(per[1], per[2], height, width, "uniform", 0.0)
     top, bottom, left, right = place_box(cut_h, cut_w, centre_y, centre_x, height, width)
     bottom = ops.where(applied, bottom, top)
     zeros = ops.zeros_like(per[0])
-    return MixParams(ops.cast(ops.arange(batch_size), "int32"), 1.0 - zeros, applied, top, bottom, left, right, zeros, zeros)
+    identity = ops.cast(ops.arange(batch_size), "int32")
+    return MixParams(identity, 1.0 - zeros, applied, top, bottom, left, right, zeros, zeros, seed=as_seed(seed))
+
+
+def sample_resizemix(
+    seed: Any, batch_size: Any, height: Any, width: Any, *, scale: tuple, probability: Any, mode: str
+) -> MixParams:
+    """Draw partners, coins, scales τ ~ U(scale) and places for one ResizeMix batch.
+
+    The partner image, resized to round(τ·H) × round(τ·W), is pasted at a
+    uniform position fully inside the image; its label weight is the exact
+    share of pasted pixels.
+    """
+    keys, per = draw(seed, 4, batch_size, mode)
+    applied = per[0] < probability
+    tau = scale[0] + (scale[1] - scale[0]) * per[1]
+    sides = []
+    for size in (height, width):
+        side = ops.cast(ops.floor(ops.cast(size, "float32") * tau + 0.5), "int32")
+        sides.append(ops.minimum(ops.maximum(side, 1), size))
+    top, bottom, left, right = place_inside(per[2], per[3], sides[0], sides[1], height, width)
+    bottom = ops.where(applied, bottom, top)
+    share = ops.cast((bottom - top) * (right - left), "float32") / ops.cast(height * width, "float32")
+    return MixParams(sample_partners(keys), 1.0 - share, applied, top, bottom, left, right, share, ops.zeros_like(share))
+
+
+def sample_fmix(
+    seed: Any, batch_size: Any, height: Any, width: Any, *, alpha: float, decay_power: float, probability: Any, mode: str
+) -> MixParams:
+    """Draw partners, coins, λ ~ Beta(α, α) and FMix's low-frequency masks for one batch.
+
+    Each mask keeps round(λ·H·W) pixels of the image (the largest values of a
+    random field whose spectrum falls as 1/f^decay_power) and takes the rest
+    from the partner; the partner's label weight is the exact share it gave.
+    """
+    from keras_cutmix.masks import fourier_mask  # the mask is pixels, not a draw: masks.py owns it
+
+    keys, per = draw(seed, 1 + beta_rows(alpha), batch_size, mode)
+    applied = per[0] < probability
+    lam = sample_beta(alpha, per[1:])
+    n = ops.shape(lam)[0]
+    field = normal(offset_seed(seed, 4), (2, n, height, width))
+    partner_pixels = ops.logical_and(fourier_mask(field, lam, decay_power), applied[:, None, None])
+    counts = ops.sum(ops.cast(partner_pixels, "int32"), axis=(1, 2))
+    share = ops.cast(counts, "float32") / ops.cast(height * width, "float32")
+    empty = ops.zeros_like(counts)
+    return MixParams(
+        sample_partners(keys), lam, applied, empty, empty, empty, empty, share, ops.zeros_like(share), mask=partner_pixels
+    )
 
 
 def switch(use_first: Any, first: MixParams, second: MixParams) -> MixParams:
@@ -261,8 +368,9 @@ def switch(use_first: Any, first: MixParams, second: MixParams) -> MixParams:
     The first draw's partners serve both (partners are drawn independently of
     everything else, so either draw's would do).
     """
-    choose = lambda a, b: ops.where(use_first, a, b)  # noqa: E731
-    return MixParams(first.partner, *(choose(a, b) for a, b in zip(first[1:], second[1:])))
+    per_draw = ("lam", "applied", "top", "bottom", "left", "right", "partner_weight", "blend")
+    chosen = {name: ops.where(use_first, getattr(first, name), getattr(second, name)) for name in per_draw}
+    return first._replace(**chosen)
 
 
 def offset_seed(seed: Any, k: int) -> Any:

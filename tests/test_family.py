@@ -23,7 +23,7 @@ def test_mixup_pixels_are_the_lambda_weighted_sum(mode):
     rng = np.random.default_rng(0)
     images = rng.random((B, H, W, 3)).astype("float32")
     labels = np.eye(B, dtype="float32")
-    params = keras_cutmix.sample_mixup(5, B, alpha=0.4, probability=1.0, mode=mode)
+    params = keras_cutmix.sampling.sample_mixup(5, B, alpha=0.4, probability=1.0, mode=mode)
     partner, lam = to_numpy(params.partner), np.broadcast_to(to_numpy(params.lam), (B,))
     mixed, mixed_labels = keras_cutmix.mixup(images, labels, seed=5, alpha=0.4, mode=mode)
     expected = lam[:, None, None, None] * images + (1 - lam[:, None, None, None]) * images[partner]
@@ -35,7 +35,7 @@ def test_mixup_pixels_are_the_lambda_weighted_sum(mode):
 
 def test_mixup_uint8_is_rounded_back_and_keeps_dtype():
     images = np.stack([np.full((H, W, 3), 10 * i, "uint8") for i in range(B)])
-    params = keras_cutmix.sample_mixup(1, B, alpha=1.0, probability=1.0, mode="sample")
+    params = keras_cutmix.sampling.sample_mixup(1, B, alpha=1.0, probability=1.0, mode="sample")
     partner, lam = to_numpy(params.partner), to_numpy(params.lam)
     mixed = to_numpy(keras_cutmix.mixup(images, seed=1, mode="sample"))
     assert mixed.dtype == np.uint8
@@ -59,7 +59,7 @@ def test_cutout_erases_exactly_the_box(size, expected_side):
     for seed in range(4):
         out, out_labels = keras_cutmix.cutout(images, labels, seed=seed, size=size, fill_value=0, num_classes=B)
         out = to_numpy(out)
-        params = keras_cutmix.sample_cutout(seed, B, H, W, size=size if isinstance(size, tuple) else (size, size),
+        params = keras_cutmix.sampling.sample_cutout(seed, B, H, W, size=size if isinstance(size, tuple) else (size, size),
                                             probability=1.0, mode="sample")
         top, bottom, left, right = (to_numpy(t) for t in params[3:7])
         for i in range(B):
@@ -118,7 +118,7 @@ def test_switch_frequency_matches_switch_probability_and_labels_stay_exact():
 
 
 def test_switch_probability_applied_once():
-    params = keras_cutmix.CutMixOrMixUpOptions(probability=0.4, mode="sample").sample(3, 4000, 8, 8, 0.4)
+    params = keras_cutmix.methods.CutMixOrMixUpOptions(probability=0.4, mode="sample").sample(3, 4000, 8, 8, 0.4)
     applied = to_numpy(params.applied)
     touched = (to_numpy(params.blend) > 0) | (to_numpy(params.bottom) > to_numpy(params.top))
     assert abs(applied.mean() - 0.4) < 0.04
@@ -130,7 +130,7 @@ def test_switch_probability_applied_once():
 
 def test_gaussian_centres_spread():
     n, height, width = 20000, 64, 96
-    params = keras_cutmix.sample_cutmix(2, n, height, width, alpha=1.0, probability=1.0, mode="sample",
+    params = keras_cutmix.sampling.sample_cutmix(2, n, height, width, alpha=1.0, probability=1.0, mode="sample",
                                         correct_lambda=True, box_center="gaussian", box_size=(1, 1))
     cy, cx = to_numpy(params.top).astype(float), to_numpy(params.left).astype(float)
 
@@ -140,12 +140,12 @@ def test_gaussian_centres_spread():
 
     np.testing.assert_allclose([cy.mean(), cx.mean()], [height / 2 - 0.5, width / 2 - 0.5], atol=0.6)
     np.testing.assert_allclose([cy.std(), cx.std()], [expected_std(0.25, height), expected_std(0.25, width)], rtol=0.03)
-    uniform = keras_cutmix.sample_cutmix(2, n, height, width, alpha=1.0, probability=1.0, mode="sample",
+    uniform = keras_cutmix.sampling.sample_cutmix(2, n, height, width, alpha=1.0, probability=1.0, mode="sample",
                                          correct_lambda=True, box_size=(1, 1))
     counts = np.bincount(to_numpy(uniform.top), minlength=height)
     assert stats.chisquare(counts).pvalue > 1e-3  # uniform: all rows equally likely
     assert stats.chisquare(np.bincount(cy.astype(int), minlength=height)).pvalue < 1e-6  # Gaussian: not
-    narrow = keras_cutmix.sample_cutmix(2, n, height, width, alpha=1.0, probability=1.0, mode="sample",
+    narrow = keras_cutmix.sampling.sample_cutmix(2, n, height, width, alpha=1.0, probability=1.0, mode="sample",
                                         correct_lambda=True, box_center="gaussian", center_std=0.1, box_size=(1, 1))
     np.testing.assert_allclose(to_numpy(narrow.top).std(), expected_std(0.1, height), rtol=0.03)
 
@@ -162,7 +162,7 @@ def test_fixed_box_size_pastes_exactly_that_many_pixels():
         assert np.all(pasted * 1600 <= 256 + 1e-6)
         exact += int(np.isclose(pasted * 1600, 256).sum())
     assert exact > 0
-    params = keras_cutmix.sample_cutmix(0, 4, 40, 40, alpha=1.0, probability=1.0, mode="sample",
+    params = keras_cutmix.sampling.sample_cutmix(0, 4, 40, 40, alpha=1.0, probability=1.0, mode="sample",
                                         correct_lambda=False, box_size=(16, 16))
     np.testing.assert_allclose(to_numpy(params.partner_weight), 256 / 1600, atol=1e-6)
 

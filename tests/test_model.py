@@ -60,7 +60,7 @@ def test_cutmix_model_trains_predicts_evaluates_and_saves(feature_layer, tmp_pat
     trainer.save(path)
     loaded = keras.saving.load_model(path)
     assert isinstance(loaded, keras_cutmix.CutMixModel) and loaded.feature_layer == feature_layer
-    assert loaded.get_config()["probability"] == 0.5 and loaded.get_config()["seed"] == 0
+    assert loaded.get_config()["mixer"]["config"]["probability"] == 0.5 and loaded.get_config()["seed"] == 0
     np.testing.assert_allclose(to_numpy(loaded.predict(x, verbose=0)), logits, atol=1e-5)
 
 
@@ -182,3 +182,158 @@ def test_scheduler_schedules():
         keras_cutmix.MixingScheduler(layer, end=2.0)
     with pytest.raises(ValueError, match="target"):
         keras_cutmix.MixingScheduler(object())
+
+
+# ---------------------------------------------------------------------------
+# Every mixer in the model; what Keras users write (issues #10, #12)
+
+MIXERS = {
+    "mixup": lambda: keras_cutmix.MixUp(alpha=0.4),
+    "cutout": lambda: keras_cutmix.Cutout(size=0.25),
+    "cutmix_or_mixup": lambda: keras_cutmix.CutMixOrMixUp(mode="sample"),
+    "resizemix": lambda: keras_cutmix.ResizeMix(),
+    "fmix": lambda: keras_cutmix.FMix(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MIXERS))
+def test_every_mixer_trains_in_the_model_and_round_trips(name, tmp_path):
+    x, y = _data(n=16)
+    mixer = MIXERS[name]()
+    trainer = keras_cutmix.CutMixModel(small_cnn(), mixer=mixer, seed=0)
+    assert trainer.mixer is mixer and mixer.num_classes == K  # the model's output size
+    trainer.compile("sgd", keras.losses.CategoricalCrossentropy(from_logits=True), jit_compile=JIT)
+    history = trainer.fit(x, y, batch_size=B, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0]) and history.history["mixing_probability"] == [1.0]
+    trainer.save(tmp_path / "trainer.keras")
+    loaded = keras.saving.load_model(tmp_path / "trainer.keras")
+    assert type(loaded.mixer) is type(mixer) and loaded.mixer.get_config() == mixer.get_config()
+    np.testing.assert_allclose(to_numpy(loaded.predict(x, verbose=0)), to_numpy(trainer.predict(x, verbose=0)), atol=1e-5)
+
+
+def test_mixer_and_options_are_exclusive_and_mixers_only():
+    with pytest.raises(ValueError, match="either `mixer` or CutMix options"):
+        keras_cutmix.CutMixModel(small_cnn(), mixer=keras_cutmix.MixUp(), alpha=0.5)
+    with pytest.raises(ValueError, match="`mixer` must be a keras_cutmix layer"):
+        keras_cutmix.CutMixModel(small_cnn(), mixer=keras.layers.RandomFlip())
+    with pytest.raises(TypeError, match=r"`prob`: did you mean `probability`"):
+        keras_cutmix.CutMixModel(small_cnn(), prob=0.5)
+
+
+def test_manifold_mixup_labels_are_the_feature_blend_weights():
+    # MixUp on the feature map of constant images: feature i is the constant
+    # i + 1, so each mixed feature map tells its blend weight.
+    recorder = _Recorder(name="recorder")
+    model = keras.Sequential(
+        [keras.Input((H, 24, 3)), keras.layers.AveragePooling2D(4, name="pool"), recorder,
+         keras.layers.Flatten(), keras.layers.Dense(K)]
+    )
+    trainer = _RecordingTrainer(model, mixer=keras_cutmix.MixUp(mode="sample"), feature_layer="pool", seed=2)
+    trainer.compile("sgd", keras.losses.CategoricalCrossentropy(from_logits=True), run_eagerly=True)
+    trainer.fit(source_images(B, H, 24), np.arange(B), batch_size=B, epochs=2, verbose=0, shuffle=False)
+    for features, labels in zip(recorder.seen, trainer.labels_seen):
+        values = features[:, 0, 0, 0].astype("float64")  # (1 − w)(i + 1) + w(j + 1)
+        own = np.arange(1, B + 1)
+        partner_index = labels.argsort(axis=1)[:, -2:]
+        for i in range(B):
+            w = 1.0 - labels[i, i]
+            others = [j for j in partner_index[i] if j != i]
+            j = others[0] if w > 0 else i
+            np.testing.assert_allclose(values[i], (1 - w) * own[i] + w * own[j], atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "loss,metrics",
+    [
+        (keras.losses.SparseCategoricalCrossentropy(from_logits=True), [keras.metrics.SparseCategoricalAccuracy()]),
+        ("sparse_categorical_crossentropy", ["sparse_categorical_accuracy", "accuracy"]),
+    ],
+    ids=["objects", "names"],
+)
+def test_sparse_losses_and_metrics_are_swapped_with_a_warning(loss, metrics):
+    x, y = _data(n=16)
+    from_logits = not isinstance(loss, str)  # the string loss expects probabilities
+    model = small_cnn()
+    if not from_logits:
+        model = keras.Sequential([model, keras.layers.Softmax()])
+    trainer = keras_cutmix.CutMixModel(model, seed=0)
+    with pytest.warns(UserWarning, match="categorical twins"):
+        trainer.compile("sgd", loss, metrics=metrics, jit_compile=JIT)
+    history = trainer.fit(x, y, batch_size=B, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0]) and "sparse_categorical_accuracy" in history.history
+    loss_value, accuracy = trainer.evaluate(x, y, verbose=0)[:2]
+    probabilities = to_numpy(trainer.predict(x, verbose=0))
+    if from_logits:
+        probabilities = to_numpy(keras.ops.softmax(probabilities))
+    np.testing.assert_allclose(loss_value, -np.mean(np.log(probabilities[np.arange(16), y])), rtol=1e-4)
+    np.testing.assert_allclose(accuracy, np.mean(probabilities.argmax(1) == y), atol=1e-6)
+    with pytest.raises(ValueError, match="ignore_class"):
+        trainer.compile("sgd", keras.losses.SparseCategoricalCrossentropy(ignore_class=0))
+
+
+def test_compile_takes_what_it_is_not_given_from_a_compiled_model():
+    x, y = _data(n=16)
+    model = small_cnn()
+    model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy()])
+    trainer = keras_cutmix.CutMixModel(model, seed=0)
+    with pytest.warns(UserWarning, match="categorical twins"):
+        trainer.compile(jit_compile=JIT)
+    assert trainer.optimizer is model.optimizer
+    history = trainer.fit(x, y, batch_size=B, epochs=1, verbose=0)
+    assert {"loss", "sparse_categorical_accuracy", "mixing_probability"} <= set(history.history)
+
+
+class _Subclassed(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.pool = keras.layers.GlobalAveragePooling2D()
+        self.dense = keras.layers.Dense(K)
+
+    def call(self, x):
+        return self.dense(self.pool(x))
+
+
+def test_subclassed_models_get_num_classes_when_built():
+    x, y = _data(n=16)
+    trainer = keras_cutmix.CutMixModel(_Subclassed(), seed=0)
+    assert trainer.mixer.num_classes is None
+    trainer.compile("sgd", keras.losses.CategoricalCrossentropy(from_logits=True), jit_compile=JIT)
+    history = trainer.fit(x, y, batch_size=B, epochs=1, verbose=0)
+    assert trainer.mixer.num_classes == K and np.isfinite(history.history["loss"][0])
+
+
+def test_dict_batches_and_singular_keys_fit():
+    import tensorflow as tf
+
+    x, y = _data(n=16)
+    for keys in (("images", "labels"), ("image", "label")):
+        ds = tf.data.Dataset.from_tensor_slices({keys[0]: x, keys[1]: y}).batch(B)
+        trainer = keras_cutmix.CutMixModel(small_cnn(), seed=0)
+        trainer.compile("sgd", keras.losses.CategoricalCrossentropy(from_logits=True), jit_compile=JIT)
+        history = trainer.fit(ds, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+
+
+def test_label_heads_are_mixed_with_the_same_weights():
+    images = keras.Input((H, W, 3))
+    features = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(images))
+    model = keras.Model(images, {"kind": keras.layers.Dense(K, name="kind")(features),
+                                 "colour": keras.layers.Dense(3, name="colour")(features)})
+    seen = []
+
+    class Recording(keras_cutmix.CutMixModel):
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            if training:
+                seen.append({key: to_numpy(value) for key, value in y.items()})
+            return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+
+    trainer = Recording(model, seed=0, mode="sample")
+    assert trainer.mixer.num_classes == {"kind": K, "colour": 3}
+    loss = keras.losses.CategoricalCrossentropy(from_logits=True)
+    trainer.compile("sgd", {"kind": loss, "colour": loss}, run_eagerly=True)
+    x = source_images(B, H, W)
+    trainer.fit(x, {"kind": np.arange(B) % K, "colour": np.arange(B) % 3}, batch_size=B, epochs=1, verbose=0, shuffle=False)
+    kind, colour = seen[0]["kind"], seen[0]["colour"]
+    # The same partner and weight in both heads.
+    np.testing.assert_allclose(kind @ np.eye(K)[np.arange(B) % K].T @ np.eye(3)[np.arange(B) % 3], colour, atol=1e-6)

@@ -270,7 +270,7 @@ def test_cutmix_or_mixup_pastes_or_blends_each_sample_exactly(
     check_images_kept(mixed, case)
     y = check_label_rows(mixed_labels, "float32")
     # Which samples were blended: from the same draw (the options' sampler, same seed).
-    params = keras_cutmix.CutMixOrMixUpOptions(**options).sample(seed, b, h, w, probability)
+    params = keras_cutmix.methods.CutMixOrMixUpOptions(**options).sample(seed, b, h, w, probability)
     blended = broadcast(params.blend, b) > 0
     pixels = to_channels_last(as_f64(mixed), fmt)
     for i in range(b):
@@ -319,7 +319,7 @@ def test_cutout_fills_exactly_its_box_and_keeps_labels(case, form, size, mode, p
     erased = out[0] if labels is not None else out
     check_images_kept(erased, case)
     # The box from the same draw; its sides are the requested ones unless an edge clips them.
-    params = keras_cutmix.sample_cutout(seed, b, h, w, size=size, probability=probability, mode=mode)
+    params = keras_cutmix.sampling.sample_cutout(seed, b, h, w, size=size, probability=probability, mode=mode)
     top, bottom, left, right = (broadcast(t, b) for t in params[3:7])
     applied = broadcast(params.applied, b)
     # Fractions of a side are rounded in float32, as the sampler does.
@@ -367,10 +367,10 @@ def method_options(method, draw):
 
 
 OPTIONS_CLASSES = {
-    "cutmix": keras_cutmix.CutMixOptions,
-    "mixup": keras_cutmix.MixUpOptions,
-    "cutmix_or_mixup": keras_cutmix.CutMixOrMixUpOptions,
-    "cutout": keras_cutmix.CutoutOptions,
+    "cutmix": keras_cutmix.methods.CutMixOptions,
+    "mixup": keras_cutmix.methods.MixUpOptions,
+    "cutmix_or_mixup": keras_cutmix.methods.CutMixOrMixUpOptions,
+    "cutout": keras_cutmix.methods.CutoutOptions,
 }
 
 
@@ -463,9 +463,9 @@ def check_one_cycle(partner, batch):
        box_center=st.sampled_from(["uniform", "gaussian"]), correct_lambda=st.booleans(), seed=SEEDS)
 def test_sampled_parameters_are_finite_and_in_range(size, mode, alpha, probability, box_center, correct_lambda, seed):
     batch, height, width = size
-    cut = keras_cutmix.sample_cutmix(seed, batch, height, width, alpha=alpha, probability=probability, mode=mode,
+    cut = keras_cutmix.sampling.sample_cutmix(seed, batch, height, width, alpha=alpha, probability=probability, mode=mode,
                                      correct_lambda=correct_lambda, box_center=box_center)
-    mix = keras_cutmix.sample_mixup(seed, batch, alpha=alpha, probability=probability, mode=mode)
+    mix = keras_cutmix.sampling.sample_mixup(seed, batch, alpha=alpha, probability=probability, mode=mode)
     n = batch if mode == "sample" else 1
     for params in (cut, mix):
         lam, weight, blend = (to_numpy(t).astype("float64") for t in (params.lam, params.partner_weight, params.blend))
@@ -504,7 +504,7 @@ def test_outputs_are_finite_for_any_alpha(case, form, method, mode, probability,
     check_label_rows(mixed_labels, label_dtype)
     if method == "cutmix" and not correct_lambda and b > 1:
         # The partner's label weight is the sampled 1 − λ (smoothed), finite for every α.
-        params = keras_cutmix.sample_cutmix(seed, b, case["height"], case["width"], alpha=options["alpha"],
+        params = keras_cutmix.sampling.sample_cutmix(seed, b, case["height"], case["width"], alpha=options["alpha"],
                                             probability=probability, mode=mode, correct_lambda=False)
         lam, applied = broadcast(params.lam, b), broadcast(params.applied, b)
         expected = (1 - smoothing) * np.where(applied, 1 - lam, 0.0) + smoothing / b

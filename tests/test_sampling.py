@@ -12,7 +12,7 @@ from helpers import to_numpy
 
 def _beta_samples(alpha, n=20000, seed=(3, 4)):
     u = stateless_uniform((sampling.beta_rows(alpha), n), np.array(seed, "int32"))
-    return to_numpy(keras_cutmix.sample_beta(alpha, u)).astype("float64")
+    return to_numpy(keras_cutmix.sampling.sample_beta(alpha, u)).astype("float64")
 
 
 @pytest.mark.parametrize("alpha", [0.05, 0.2, 0.5, 1.0, 2.0, 8.0])
@@ -47,7 +47,7 @@ def test_box_centres_reach_every_position_uniformly():
     # centre from the box itself over many samples in "sample" mode.
     height, width, n = 5, 7, 20000
     seed = np.array([9, 9], "int32")
-    params = keras_cutmix.sample_cutmix(
+    params = keras_cutmix.sampling.sample_cutmix(
         seed, n, height, width, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True
     )
     u = to_numpy(stateless_uniform((4 + sampling.beta_rows(1.0), n), seed))
@@ -68,7 +68,7 @@ def test_box_centres_reach_every_position_uniformly():
 
 def test_boxes_touch_every_edge():
     height, width, n = 11, 19, 4000
-    params = keras_cutmix.sample_cutmix(
+    params = keras_cutmix.sampling.sample_cutmix(
         (1, 2), n, height, width, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True
     )
     top, bottom = to_numpy(params.top), to_numpy(params.bottom)
@@ -80,7 +80,7 @@ def test_boxes_touch_every_edge():
 
 def test_box_sides_follow_height_and_width_not_swapped():
     height, width, n = 20, 80, 4000
-    params = keras_cutmix.sample_cutmix(
+    params = keras_cutmix.sampling.sample_cutmix(
         (4, 2), n, height, width, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True
     )
     lam = to_numpy(params.lam)
@@ -98,7 +98,7 @@ def test_box_sides_follow_height_and_width_not_swapped():
 
 def test_same_seed_same_draw_different_seed_different_draw():
     def draw(seed):
-        p = keras_cutmix.sample_cutmix(seed, 16, 32, 32, alpha=0.7, probability=0.5, mode="sample", correct_lambda=True)
+        p = keras_cutmix.sampling.sample_cutmix(seed, 16, 32, 32, alpha=0.7, probability=0.5, mode="sample", correct_lambda=True)
         return np.concatenate([to_numpy(t).astype("float64").ravel() for t in p])
 
     np.testing.assert_array_equal(draw((1, 2)), draw((1, 2)))
@@ -107,9 +107,9 @@ def test_same_seed_same_draw_different_seed_different_draw():
 
 
 def test_seed_forms_and_errors():
-    a = keras_cutmix.sample_cutmix(7, 4, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True)
-    b = keras_cutmix.sample_cutmix((7, 0), 4, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True)
+    a = keras_cutmix.sampling.sample_cutmix(7, 4, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True)
+    b = keras_cutmix.sampling.sample_cutmix((7, 0), 4, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True)
     np.testing.assert_array_equal(to_numpy(a.top), to_numpy(b.top))
     for bad in (None, (1, 2, 3), np.zeros((3,), "int32"), True):
         with pytest.raises(ValueError, match="seed"):
-            keras_cutmix.sample_cutmix(bad, 4, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True)
+            keras_cutmix.sampling.sample_cutmix(bad, 4, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True)

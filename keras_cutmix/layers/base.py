@@ -1,39 +1,74 @@
 """`MixLayer`: what every layer of the package shares.
 
-A thin wrapper of `apply_mix`: a seed stream, a schedulable probability,
-routing of tf.data graphs to TensorFlow ops under any backend, symbolic
-shapes, and config. Subclasses only name their options class.
+A thin wrapper of `pipeline.apply_mix` around one method's options
+(`options_class`): a seed stream, a schedulable probability, routing of
+tf.data graphs to TensorFlow ops under any backend, pass-through of the
+entries it does not mix, symbolic shapes, and config. Subclasses name their
+options class and document the method.
 """
 
 from __future__ import annotations
 
+import inspect
+import sys
+import warnings
 from typing import Any, ClassVar
 
 import keras
-from keras.src.utils import tracking
 
-from keras_cutmix import inputs
-from keras_cutmix._backend import needs_tensorflow_ops, tensorflow_backend, tensorflow_ops, using_tensorflow_ops
-from keras_cutmix._probability import ScheduledProbability
-from keras_cutmix.core import MixOptions, apply_mix, output_label_dtype
+from keras_cutmix import inputs, validation
+from keras_cutmix import labels as label_heads
+from keras_cutmix._backend import (
+    in_tf_data_function,
+    needs_tensorflow_ops,
+    no_automatic_dependency_tracking,
+    ops,
+    tensorflow_backend,
+    tensorflow_ops,
+    using_tensorflow_ops,
+)
+from keras_cutmix.methods.base import MixOptions
+from keras_cutmix.pipeline import apply_mix
+
+# Keyword arguments that go to keras.layers.Layer.
+_LAYER_ARGUMENTS = ("name", "dtype", "trainable", "autocast", "input_shape", "input_dim", "batch_size")
 
 
-class MixLayer(ScheduledProbability, keras.layers.Layer):
+class MixLayer(keras.layers.Layer):
     """Base class of the mixing layers; see `CutMix` for the call forms."""
 
     options_class: ClassVar[type[MixOptions]] = MixOptions
 
-    def __init__(self, seed: int | None = None, name: str | None = None, **kwargs: Any) -> None:
-        option_names = set(self.options_class.__dataclass_fields__)
-        options = {key: kwargs.pop(key) for key in list(kwargs) if key in option_names}
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The options are spelled once, as the options class' fields; the
+        # layer's signature (help(), inspect, the API docs) lists them.
+        parameters = cls.options_class.signature_parameters()
+        parameters.append(inspect.Parameter("seed", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="int | None"))
+        parameters.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
+        cls.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+
+    def __init__(self, *, seed: int | None = None, **kwargs: Any) -> None:
+        names = self.options_class.option_names()
+        validation.check_options(type(self).__name__, kwargs, names, passed_on=_LAYER_ARGUMENTS)
+        options = {key: kwargs.pop(key) for key in list(kwargs) if key in names}
         kwargs.setdefault("autocast", False)
-        super().__init__(name=name, **kwargs)
+        super().__init__(**kwargs)
         self.options = self.options_class(**options)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"Argument `seed` must be an int or None. Received: seed={seed!r}")
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self._add_probability_variable(self.options.probability)
+        self.seed = validation.check_seed(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+        # The probability is a variable, read inside the compiled step or the
+        # tf.data graph, so `set_probability` takes effect without a retrace;
+        # a Python copy keeps it readable while Keras traces shapes.
+        self._probability = self.options.probability
+        self.probability_variable = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(self._probability),
+            dtype="float32",
+            trainable=False,
+            autocast=False,  # stays float32 under mixed-precision policies
+            name="probability",
+        )
         # Keep every dtype (no cast of uint8 or float16 inputs to the layer's
         # compute dtype) and accept labels/sample_weight positionally.
         self._convert_input_args = False
@@ -44,27 +79,53 @@ class MixLayer(ScheduledProbability, keras.layers.Layer):
     def __getattr__(self, name: str) -> Any:
         # The options read as attributes named like the constructor's arguments.
         options = self.__dict__.get("options")
-        if options is not None and name in type(options).__dataclass_fields__:
+        if options is not None and name in type(options).option_names():
             return getattr(options, name)
+        parent = getattr(super(), "__getattr__", None)  # torch's nn.Module resolves its parameters here
+        if parent is not None:
+            return parent(name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def _probability_changed(self, value: float) -> None:
-        if getattr(self, "_tf_probability", None) is not None:
-            self._tf_probability.assign(value)
+    # Probability
+
+    @property
+    def probability(self) -> float:
+        return self._probability
+
+    def set_probability(self, value: float) -> None:
+        """Change the chance of mixing, also mid-`fit` (no retrace)."""
+        self._probability = validation.check_number("probability", value, low=0.0, high=1.0)
+        self.probability_variable.assign(self._probability)
+        twins = self.__dict__.get("_tf_state")
+        if twins is not None:
+            twins[1].assign(self._probability)
+
+    # Calls
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         first = args[0] if args else kwargs.get("images")
+        passthrough: dict = {}
         if isinstance(first, dict):
-            first = first.get(inputs.IMAGES)
-        if needs_tensorflow_ops(first):
+            # Keras' call machinery accepts only all-tensor structures: hand
+            # it the entries that are mixed and put the others back after.
+            first, passthrough = inputs.split_passthrough(first)
+            first = {key: _host_to_tensor(value) for key, value in first.items()}
+            args = (first, *args[1:]) if args else args
+            if not args:
+                kwargs["images"] = first
+        images = first.get(inputs.IMAGES, first.get("image")) if isinstance(first, dict) else first
+        self._warn_for_silent_traps(images, first, args, kwargs)
+        if needs_tensorflow_ops(images):
             # A TF graph (tf.data) under the JAX or torch backend: the Keras
             # call machinery would convert tf.Tensors to the backend's arrays,
             # so run the same math on Keras' TF backend directly, augmenting
             # by default as Keras' preprocessing layers do.
             kwargs.setdefault("training", True)
             with tensorflow_ops():
-                return self.call(*args, **kwargs)
-        return super().__call__(*args, **kwargs)
+                out = self.call(*args, **kwargs)
+        else:
+            out = super().__call__(*args, **kwargs)
+        return {**out, **passthrough} if passthrough else out
 
     def call(self, images: Any, labels: Any = None, sample_weight: Any = None, training: bool = True) -> Any:
         data, repack = inputs.unpack(images, labels, sample_weight)
@@ -73,26 +134,59 @@ class MixLayer(ScheduledProbability, keras.layers.Layer):
         seed_generator, probability = self._backend_state()
         return repack(apply_mix(data, seed_generator.next(), self.options, probability=probability))
 
-    @tracking.no_automatic_dependency_tracking
+    @no_automatic_dependency_tracking
     def _backend_state(self) -> tuple[keras.random.SeedGenerator, Any]:
         """The seed stream and probability on the backend the ops run on."""
         if not using_tensorflow_ops() or keras.backend.backend() == "tensorflow":
             return self.seed_generator, self.probability_variable.value
-        # tf.data under JAX/torch: TF-side twins (tf.Variables) of both.
-        if getattr(self, "_tf_seed_generator", None) is None:
+        # tf.data under JAX/torch: TF-side twins (tf.Variables) of both,
+        # made together, outside the graph being traced: a trace that fails
+        # (a bad first batch) leaves either both or neither.
+        if self.__dict__.get("_tf_state") is None:
             import tensorflow as tf
 
-            # Outside the graph being traced: a trace that fails (a bad first
-            # batch) must not leave a variable of that dead graph behind.
             with tf.init_scope():
-                self._tf_seed_generator = keras.random.SeedGenerator(self.seed, backend=tensorflow_backend())
-                self._tf_probability = tf.Variable(self.probability, dtype=tf.float32, trainable=False)
-        return self._tf_seed_generator, self._tf_probability.read_value()
+                state = (
+                    keras.random.SeedGenerator(self.seed, backend=tensorflow_backend()),
+                    tf.Variable(self._probability, dtype=tf.float32, trainable=False),
+                )
+            self._tf_state = state
+        return self._tf_state[0], self._tf_state[1].read_value()
+
+    def _warn_for_silent_traps(self, images: Any, first: Any, args: tuple, kwargs: dict) -> None:
+        """Warn once where a call would mix nothing, or mix pixels but not labels."""
+        rank = len(getattr(images, "shape", ()))
+        training = kwargs.get("training", True)
+        if rank == 3 and training is not False and in_tf_data_function() and not self.__dict__.get("_warned_unbatched"):
+            self._warned_unbatched = True
+            warnings.warn(
+                f"{type(self).__name__} got one image (rank 3) in a tf.data map: it mixes the images of a batch, "
+                "so applied before `.batch()` it mixes nothing: batch, then map (`ds.batch(B).map(layer)`).",
+                UserWarning,
+                stacklevel=3,
+            )
+        if not self.options.mixes_labels or self.__dict__.get("_warned_no_labels"):
+            return
+        has_labels = (isinstance(first, dict) and ({inputs.LABELS, "label"} & set(first))) or len(args) > 1 or (
+            kwargs.get("labels") is not None
+        )
+        if isinstance(images, keras.KerasTensor) and not has_labels:
+            self._warned_no_labels = True
+            warnings.warn(
+                f"{type(self).__name__} is used as a layer of a model, where labels never reach it: it would mix "
+                "the pixels of training images but not their labels. Use keras_cutmix.CutMixModel(model, "
+                f"mixer=keras_cutmix.{type(self).__name__}(...)) to mix both inside the train step, or map the "
+                "layer over a tf.data pipeline of (images, labels).",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    # Shapes and config
 
     def compute_output_spec(self, images: Any, labels: Any = None, sample_weight: Any = None, training: Any = None) -> Any:
         data, repack = inputs.unpack(images, labels, sample_weight)
         spec = lambda x: keras.KerasTensor(x.shape, dtype=x.dtype)  # noqa: E731
-        out = {key: spec(x) for key, x in data.items() if key != inputs.BOUNDING_BOXES}
+        out = {key: inputs.map_tensors(spec, x) for key, x in data.items() if key != inputs.BOUNDING_BOXES}
         if inputs.BOUNDING_BOXES in data:  # mixing adds the partners' boxes: N → 2N slots
             bbox = data[inputs.BOUNDING_BOXES]
             slots = None if bbox["labels"].shape[-1] is None or not training else 2 * bbox["labels"].shape[-1]
@@ -101,13 +195,8 @@ class MixLayer(ScheduledProbability, keras.layers.Layer):
                 "labels": keras.KerasTensor(tuple(bbox["labels"].shape[:-1]) + (slots,), dtype=bbox["labels"].dtype),
             })
         if inputs.LABELS in data:
-            y = data[inputs.LABELS]
-            if keras.backend.is_float_dtype(y.dtype):
-                shape = tuple(y.shape)
-            else:
-                batched = len(data[inputs.IMAGES].shape) == 4
-                shape = (tuple(y.shape[:1]) if batched else ()) + (self.options.num_classes,)
-            out[inputs.LABELS] = keras.KerasTensor(shape, dtype=output_label_dtype(y))
+            batched = len(data[inputs.IMAGES].shape) == 4
+            out[inputs.LABELS] = label_heads.output_spec(data[inputs.LABELS], self.options.num_classes, batched)
         return repack(out)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
@@ -118,3 +207,17 @@ class MixLayer(ScheduledProbability, keras.layers.Layer):
         config.update(self.options.config())
         config.update({"probability": self.probability, "seed": self.seed})
         return config
+
+
+def _host_to_tensor(value: Any) -> Any:
+    """NumPy arrays and Python numbers as backend tensors (nested dicts too); tensors as they are."""
+    if isinstance(value, dict):
+        return {key: _host_to_tensor(v) for key, v in value.items()}
+    if isinstance(value, (tuple, list)) and value and all(hasattr(v, "shape") for v in value):
+        return type(value)(_host_to_tensor(v) for v in value)
+    if value is None or isinstance(value, keras.KerasTensor) or keras.ops.is_tensor(value):
+        return value
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(value, tf.Tensor):
+        return value
+    return ops.convert_to_tensor(value)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras
 
-from keras_cutmix.core import CutMixOrMixUpOptions
 from keras_cutmix.layers.base import MixLayer
+from keras_cutmix.methods import CutMixOrMixUpOptions
 
 
 @keras.saving.register_keras_serializable(package="keras_cutmix")
@@ -17,35 +15,31 @@ class CutMixOrMixUp(MixLayer):
     With chance `switch_probability` a batch ("batch" mode) or sample
     ("sample" mode) gets CutMix with λ ~ Beta(cutmix_alpha, cutmix_alpha),
     otherwise MixUp with λ ~ Beta(mixup_alpha, mixup_alpha). `probability`
-    gates both, applied once. Labels are exact in both branches.
+    gates both, applied once. Labels are exact in both branches. As in timm,
+    `mixup_alpha=0` means CutMix only and `cutmix_alpha=0` MixUp only.
 
     Args:
-        cutmix_alpha: CutMix's Beta parameter (> 0).
-        mixup_alpha: MixUp's Beta parameter (> 0).
+        cutmix_alpha: CutMix's Beta parameter (>= 0; 0 switches CutMix off
+            unless `box_ratio_range` is set).
+        mixup_alpha: MixUp's Beta parameter (>= 0; 0 switches MixUp off).
         switch_probability: chance of CutMix rather than MixUp (timm's
             `switch_prob`).
-        probability, mode, num_classes, label_smoothing, correct_lambda, seed,
-        data_format: as for `CutMix`.
+        correct_lambda: as for `CutMix`.
+        box_ratio_range: as for `CutMix` (timm's `cutmix_minmax`).
+        probability: chance of mixing at all, per batch or per sample.
+        mode: "batch" or "sample".
+        num_classes: makes class ids one-hot (see `CutMix`).
+        label_smoothing: ε, applied to dense labels before mixing.
+        seed: an int for a reproducible stream, or None.
+        data_format: "channels_last" or "channels_first".
+
+    Example:
+
+    >>> import numpy as np, keras_cutmix
+    >>> layer = keras_cutmix.CutMixOrMixUp(num_classes=4, mode="sample", seed=0)
+    >>> mixed, labels = layer(np.random.rand(4, 8, 8, 3).astype("float32"), np.arange(4))
+    >>> np.allclose(np.asarray(labels).sum(axis=1), 1.0)
+    True
     """
 
     options_class = CutMixOrMixUpOptions
-
-    def __init__(
-        self,
-        cutmix_alpha: float = 1.0,
-        mixup_alpha: float = 0.8,
-        switch_probability: float = 0.5,
-        probability: float = 1.0,
-        mode: str = "batch",
-        num_classes: int | None = None,
-        label_smoothing: float = 0.0,
-        correct_lambda: bool = True,
-        seed: int | None = None,
-        data_format: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            seed=seed, cutmix_alpha=cutmix_alpha, mixup_alpha=mixup_alpha, switch_probability=switch_probability,
-            probability=probability, mode=mode, num_classes=num_classes, label_smoothing=label_smoothing,
-            correct_lambda=correct_lambda, data_format=data_format, **kwargs,
-        )

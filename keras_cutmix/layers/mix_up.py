@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras
 
-from keras_cutmix.core import MixUpOptions
 from keras_cutmix.layers.base import MixLayer
+from keras_cutmix.methods import MixUpOptions
 
 
 @keras.saving.register_keras_serializable(package="keras_cutmix")
@@ -17,14 +15,21 @@ class MixUp(MixLayer):
         λ ~ Beta(α, α),   x̃ = λ·x + (1 − λ)·x[π],   ỹ = λ·y + (1 − λ)·y[π]
 
     with π a random cycle through the batch, as in `CutMix`. Integer images
-    (uint8) are blended in float32 and rounded back, so they keep their dtype.
-    Segmentation masks cannot be blended and raise an error.
+    (uint8) are blended in float32 and rounded back, keeping their dtype.
+    Bounding boxes of both images are kept (N → 2N slots, the image's own
+    first), as detection MixUp does; segmentation masks cannot be blended and
+    raise an error. Inside `CutMixModel(feature_layer=...)` this is Manifold
+    Mixup.
 
     Args:
-        alpha: Beta(α, α) parameter (> 0); the paper's ImageNet MixUp uses 1,
-            timm's recipes 0.8.
-        probability, mode, num_classes, label_smoothing, seed, data_format:
-            as for `CutMix`.
+        alpha: the Beta(α, α) parameter (> 0); the paper's ImageNet MixUp
+            uses 1, timm's recipes 0.8.
+        probability: chance of mixing, per batch or per sample (`mode`).
+        mode: "batch" (one λ for the batch) or "sample" (one per sample).
+        num_classes: makes class ids one-hot (see `CutMix`).
+        label_smoothing: ε, applied to dense labels before mixing.
+        seed: an int for a reproducible stream, or None.
+        data_format: "channels_last" or "channels_first".
 
     Example:
 
@@ -36,19 +41,3 @@ class MixUp(MixLayer):
     """
 
     options_class = MixUpOptions
-
-    def __init__(
-        self,
-        alpha: float = 1.0,
-        probability: float = 1.0,
-        mode: str = "batch",
-        num_classes: int | None = None,
-        label_smoothing: float = 0.0,
-        seed: int | None = None,
-        data_format: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            seed=seed, alpha=alpha, probability=probability, mode=mode, num_classes=num_classes,
-            label_smoothing=label_smoothing, data_format=data_format, **kwargs,
-        )

@@ -2,7 +2,7 @@
 
 Boxes come in Keras' bounding-box dict, `{"boxes": (B, N, 4), "labels": (B, N)}`,
 padded with label −1, in any of the formats `keras.utils.bounding_boxes` names
-(`SUPPORTED_FORMATS` below). The geometry is done in absolute "xyxy" pixels,
+(`validation.BOUNDING_BOX_FORMATS`). The geometry is done in absolute "xyxy" pixels,
 `[left, top, right, bottom]` in continuous image coordinates, where pixel row
 `r` spans `[r, r + 1)`: the pasted pixels `[top, bottom) × [left, right)` are
 the rectangle x ∈ [left, right], y ∈ [top, bottom]. Everything is broadcast over
@@ -16,28 +16,8 @@ from typing import Any
 
 import keras
 
+from keras_cutmix import validation
 from keras_cutmix._backend import needs_tensorflow_ops, ops, tensorflow_ops
-
-SUPPORTED_FORMATS = (
-    "xyxy",
-    "yxyx",
-    "xywh",
-    "center_xywh",
-    "center_yxhw",
-    "rel_xyxy",
-    "rel_yxyx",
-    "rel_xywh",
-    "rel_center_xywh",
-)
-
-
-def check_format(bounding_box_format: str) -> None:
-    if bounding_box_format not in SUPPORTED_FORMATS:
-        raise ValueError(
-            f"Argument `bounding_box_format` must be one of {SUPPORTED_FORMATS}. "
-            f"Received: bounding_box_format={bounding_box_format!r}"
-        )
-
 
 def to_xyxy(boxes: Any, bounding_box_format: str, height: Any, width: Any) -> tuple[Any, Any, Any, Any]:
     """(x1, y1, x2, y2) in absolute pixels, each (..., ), from (..., 4) boxes."""
@@ -186,7 +166,7 @@ def mix_bounding_boxes(
             (n = B) or for the whole batch (n = 1).
         height, width: the image size (ints or scalar tensors), for the
             "rel_" formats.
-        bounding_box_format: one of `SUPPORTED_FORMATS`.
+        bounding_box_format: one of `validation.BOUNDING_BOX_FORMATS`.
         min_visibility: in [0, 1], the share of a box's area that must remain
             visible (base boxes) or lie inside the paste (partner boxes).
 
@@ -195,20 +175,9 @@ def mix_bounding_boxes(
         in the input's format and dtypes: the surviving base boxes, then the
         added partner boxes, in their input order, then −1 padding.
     """
-    check_format(bounding_box_format)
-    if isinstance(min_visibility, bool) or not isinstance(min_visibility, (int, float)) or not 0 <= min_visibility <= 1:
-        raise ValueError(
-            f"Argument `min_visibility` must be a number in [0, 1]. Received: min_visibility={min_visibility!r}"
-        )
-    if not isinstance(bounding_boxes, dict) or "boxes" not in bounding_boxes or "labels" not in bounding_boxes:
-        keys = sorted(bounding_boxes) if isinstance(bounding_boxes, dict) else type(bounding_boxes).__name__
-        raise ValueError(f'`bounding_boxes` must be a dict with "boxes" and "labels"; received {keys}.')
-    boxes_shape, labels_shape = tuple(bounding_boxes["boxes"].shape), tuple(bounding_boxes["labels"].shape)
-    if len(boxes_shape) != 3 or boxes_shape[-1] != 4 or len(labels_shape) != 2:
-        raise ValueError(
-            'Batched `bounding_boxes` need "boxes" of shape (B, N, 4) and "labels" of shape (B, N); '
-            f"received boxes of shape {boxes_shape} and labels of shape {labels_shape}."
-        )
+    validation.check_bounding_box_format(bounding_box_format)
+    validation.check_number("min_visibility", min_visibility, low=0.0, high=1.0)
+    validation.check_bounding_boxes(bounding_boxes)
     args = (bounding_boxes, partner, (top, bottom, left, right), height, width, bounding_box_format, min_visibility)
     if needs_tensorflow_ops(partner) or needs_tensorflow_ops(bounding_boxes["boxes"]):
         with tensorflow_ops():  # inside a tf.data / tf.function graph under JAX or torch
@@ -250,6 +219,40 @@ def _mix(bounding_boxes, partner, paste_box, height, width, bounding_box_format,
         ops.concatenate([base_boxes, partner_boxes], axis=1),
         ops.concatenate([labels, ops.take(labels, partner, axis=0)], axis=1),
         ops.concatenate([keep, p_keep], axis=1),
+    )
+    out = dict(bounding_boxes)
+    out["boxes"], out["labels"] = boxes, labels
+    return out
+
+
+def union_bounding_boxes(bounding_boxes: dict, partner: Any, mixed: Any) -> dict:
+    """MixUp's boxes: each image keeps its own boxes and gains its partner's where the two were blended.
+
+    As detection MixUp does (YOLOX), both images' objects are in the blend, so
+    no box is cut or dropped. Output "boxes" (B, 2N, 4) and "labels" (B, 2N):
+    the image's own valid boxes first, then the partner's, in their input
+    order, then −1 padding; boxes and labels keep their values and dtypes.
+    A box is valid when its label is >= 0 (Keras pads with label −1, boxes 0
+    or −1). `mixed` is (n,) bool: per sample (n = B) or for the batch (n = 1).
+    """
+    validation.check_bounding_boxes(bounding_boxes)
+    if needs_tensorflow_ops(partner) or needs_tensorflow_ops(bounding_boxes["boxes"]):
+        with tensorflow_ops():  # inside a tf.data / tf.function graph under JAX or torch
+            return _union(bounding_boxes, partner, mixed)
+    return _union(bounding_boxes, partner, mixed)
+
+
+def _union(bounding_boxes: dict, partner: Any, mixed: Any) -> dict:
+    raw = ops.convert_to_tensor(bounding_boxes["boxes"])
+    labels = ops.convert_to_tensor(bounding_boxes["labels"])
+    partner = ops.cast(partner, "int32")
+    valid = labels >= 0
+    not_self = ops.not_equal(partner, ops.arange(ops.shape(partner)[0], dtype="int32"))
+    added = ops.logical_and(ops.logical_and(ops.reshape(mixed, (-1, 1)), not_self[:, None]), ops.take(valid, partner, axis=0))
+    boxes, labels = compact(
+        ops.concatenate([raw, ops.take(raw, partner, axis=0)], axis=1),
+        ops.concatenate([labels, ops.take(labels, partner, axis=0)], axis=1),
+        ops.concatenate([valid, added], axis=1),
     )
     out = dict(bounding_boxes)
     out["boxes"], out["labels"] = boxes, labels

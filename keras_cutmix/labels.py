@@ -1,0 +1,153 @@
+"""Labels: made dense (one-hot, smoothed), then mixed by the partner's share.
+
+Labels are one tensor, or one per model output (a dict, tuple or list of
+heads); every head is mixed with the same weights. A head is:
+- sparse class ids, shape (B,) or (B, 1) ((), (1,) for one image): integer,
+  or float when `num_classes` is given (Keras' preprocessing layers cast
+  labels to float32); they need `num_classes` and become one-hot float32;
+- dense float labels (B, K): one-hot, soft or multi-hot; they keep their dtype.
+Mixing is linear, ỹ = (1 − w)·y + w·y[π], so multi-hot rows are mixed by the
+same pixel share and never renormalized.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import keras
+
+from keras_cutmix import validation
+from keras_cutmix._backend import ops
+
+
+def map_heads(function: Callable[..., Any], labels: Any, num_classes: Any = None) -> Any:
+    """`function(head, head_num_classes)` over one head or a dict/tuple/list of heads."""
+    if isinstance(labels, dict):
+        classes = _per_head(num_classes, list(labels))
+        return {key: function(head, classes[key]) for key, head in labels.items()}
+    if isinstance(labels, (tuple, list)):
+        classes = _per_head(num_classes, list(range(len(labels))))
+        return type(labels)(function(head, classes[i]) for i, head in enumerate(labels))
+    if isinstance(num_classes, (dict, tuple, list)):
+        raise ValueError(
+            f"`num_classes` is given per head ({num_classes!r}) but `labels` is a single tensor: pass "
+            "num_classes=K, or labels as a dict/tuple of heads."
+        )
+    return function(labels, num_classes)
+
+
+def _per_head(num_classes: Any, keys: list) -> dict:
+    if isinstance(num_classes, dict) and keys == list(range(len(keys))) and len(num_classes) == len(keys):
+        # Heads given as a tuple/list match the model's outputs in order (as Keras matches them).
+        num_classes = list(num_classes.values())
+    if isinstance(num_classes, dict):
+        unknown = [key for key in num_classes if key not in keys]
+        if unknown:
+            raise ValueError(f"`num_classes` names heads {unknown} that the labels do not have (their heads: {keys}).")
+        return {key: num_classes.get(key) for key in keys}
+    if isinstance(num_classes, (tuple, list)):
+        if len(num_classes) != len(keys):
+            raise ValueError(f"`num_classes` has {len(num_classes)} entries for {len(keys)} label heads.")
+        return dict(zip(keys, num_classes))
+    return {key: num_classes for key in keys}
+
+
+def is_sparse(labels: Any, num_classes: int | None, batched: bool = True) -> bool:
+    """True when `labels` are read as class ids (see the module docstring)."""
+    shape = tuple(labels.shape)
+    dtype = keras.backend.standardize_dtype(labels.dtype)
+    if keras.backend.is_int_dtype(dtype):
+        return True
+    ids_rank = 1 if batched else 0
+    id_shaped = len(shape) == ids_rank or (len(shape) == ids_rank + 1 and shape[-1] == 1)
+    # (B, 1) with num_classes=1 is a dense one-class label, not an id.
+    return keras.backend.is_float_dtype(dtype) and num_classes is not None and id_shaped and not (
+        len(shape) == ids_rank + 1 and num_classes == 1
+    )
+
+
+def prepare_labels(labels: Any, *, batched: bool, num_classes: Any, label_smoothing: float) -> Any:
+    """Dense float labels: class ids become one-hot, then smoothing, for every head.
+
+    Anything ambiguous raises, rather than being mixed into something
+    silently wrong. Values are checked where they can be (`validation`).
+    """
+    return map_heads(lambda head, k: _prepare_head(head, batched, k, label_smoothing), labels, num_classes)
+
+
+def _prepare_head(labels: Any, batched: bool, num_classes: int | None, label_smoothing: float) -> Any:
+    shape = tuple(labels.shape)
+    dtype = keras.backend.standardize_dtype(labels.dtype)
+    sparse_shapes = "(B,) or (B, 1)" if batched else "() or (1,)"
+    if is_sparse(labels, num_classes, batched):
+        rank_ok = len(shape) == (1 if batched else 0) or (len(shape) == (2 if batched else 1) and shape[-1] == 1)
+        if not rank_ok:
+            raise ValueError(
+                f"Integer `labels` are read as class ids and must have shape {sparse_shapes}; "
+                f"received labels of shape {shape}. Pass one-hot or soft labels as a float tensor."
+            )
+        if num_classes is None:
+            raise ValueError(
+                f"Sparse integer `labels` (shape {shape}, dtype {dtype}) need `num_classes` to be made one-hot. "
+                "Pass num_classes=K."
+            )
+        if len(shape) == (2 if batched else 1):
+            labels = ops.squeeze(labels, axis=-1)
+        # Ids outside [0, num_classes) (and float ids that are not whole
+        # numbers) raise where values can be checked (eager, TF graphs);
+        # elsewhere they give all-zero one-hot rows.
+        labels = validation.check_class_ids(labels, num_classes)
+        labels = ops.one_hot(ops.cast(labels, "int32"), num_classes, dtype="float32")
+    elif keras.backend.is_float_dtype(dtype):
+        if len(shape) != (2 if batched else 1):
+            hint = (
+                " A float tensor of rank 1 is ambiguous (class ids stored as floats, or one label per sample?):"
+                " pass num_classes=K to read float labels of shape (B,) or (B, 1) as class ids, or pass labels"
+                " of shape (B, K)."
+                if batched and len(shape) == 1
+                else ""
+            )
+            raise ValueError(
+                f"Float `labels` must be one-hot or soft labels of shape {'(B, K)' if batched else '(K,)'}; "
+                f"received labels of shape {shape}.{hint}"
+            )
+        if num_classes is not None and shape[-1] is not None and shape[-1] != num_classes:
+            raise ValueError(f"`labels` have {shape[-1]} classes (shape {shape}) but num_classes={num_classes}.")
+        # NaN/Inf raise where values can be checked (eager, TF graphs) rather
+        # than spreading into the partner's mixed label; elsewhere they propagate.
+        labels = validation.check_finite(labels)
+    else:
+        raise ValueError(
+            f"`labels` must be integer class ids or float one-hot/soft labels; "
+            f"received labels of dtype {dtype} and shape {shape}."
+        )
+    if label_smoothing:
+        k = labels.shape[-1] if labels.shape[-1] is not None else ops.shape(labels)[-1]
+        labels = labels * (1.0 - label_smoothing) + ops.cast(label_smoothing / k, labels.dtype)
+    return labels
+
+
+def mix_labels(labels: Any, partner: Any, partner_weight: Any) -> Any:
+    """(1 − w)·y + w·y[partner] per sample, w the partner's share, for every head.
+
+    Written so that the partner's class gets exactly `w` (one-hot labels) and an
+    unmixed sample (w = 0) keeps its label bit for bit.
+    """
+
+    def mix(y: Any, _: Any) -> Any:
+        w = ops.cast(partner_weight, y.dtype)[:, None]
+        return y * (1 - w) + ops.take(y, partner, axis=0) * w
+
+    return map_heads(mix, labels)
+
+
+def output_spec(labels: Any, num_classes: Any, batched: bool) -> Any:
+    """The KerasTensor(s) `prepare_labels` returns for symbolic `labels`."""
+
+    def spec(y: Any, k: int | None) -> Any:
+        if is_sparse(y, k, batched):
+            shape = (tuple(y.shape[:1]) if batched else ()) + (k,)
+            return keras.KerasTensor(shape, dtype="float32")
+        return keras.KerasTensor(tuple(y.shape), dtype=y.dtype)
+
+    return map_heads(spec, labels, num_classes)

@@ -1,0 +1,121 @@
+"""`MixOptions`: a method's validated options, its draw and its transforms.
+
+Each method (one file in this folder) is a frozen dataclass of its options
+that owns what it does: `sample` draws a `MixParams` from a seed, and
+`transform_images`, `transform_segmentation_masks`,
+`transform_bounding_boxes` and `transform_labels` apply one draw to each
+target, as Keras' preprocessing layers own `transform_*`. The layers, the
+functions and `CutMixModel` all run these through `pipeline.apply_mix`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any, Callable, ClassVar, TypeVar
+
+from keras_cutmix import inputs, labels, validation
+from keras_cutmix.sampling import MixParams
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclasses.dataclass(frozen=True)
+class MixOptions:
+    """Options shared by every method; the layers document their meaning."""
+
+    probability: float = 1.0
+    mode: str = "batch"
+    num_classes: Any = None
+    label_smoothing: float = 0.0
+    data_format: str | None = None
+
+    # The targets besides images and labels that the method transforms.
+    targets: ClassVar[tuple[str, ...]] = ()
+    # Whether labels follow the pixels (Cutout: no, they are only made dense).
+    mixes_labels: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        self._set("probability", validation.check_number("probability", self.probability, low=0.0, high=1.0))
+        self._set("label_smoothing", validation.check_number("label_smoothing", self.label_smoothing, low=0.0, high=1.0))
+        validation.check_choice("mode", self.mode, validation.MODES)
+        self._set("num_classes", validation.check_num_classes(self.num_classes))
+        self._set("data_format", validation.check_data_format(self.data_format))
+
+    def _set(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+
+    @classmethod
+    def name(cls) -> str:
+        """The method's name, as its layer is called."""
+        return cls.__name__.removesuffix("Options")
+
+    @classmethod
+    def option_fields(cls) -> list[dataclasses.Field]:
+        """The options, the method's own first, then those every method shares."""
+        shared = {field.name for field in dataclasses.fields(MixOptions)}
+        fields = dataclasses.fields(cls)
+        return [f for f in fields if f.name not in shared] + [f for f in fields if f.name in shared]
+
+    @classmethod
+    def option_names(cls) -> list[str]:
+        return [field.name for field in cls.option_fields()]
+
+    @classmethod
+    def signature_parameters(cls) -> list[inspect.Parameter]:
+        """The options as keyword-only parameters with their defaults."""
+        return [
+            inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type)
+            for f in cls.option_fields()
+        ]
+
+    def config(self) -> dict:
+        """The options as constructor arguments (JSON-friendly)."""
+        values = {name: getattr(self, name) for name in self.option_names()}
+        return {name: list(v) if isinstance(v, tuple) else v for name, v in values.items()}
+
+    def check_targets(self, data: dict) -> None:
+        """Raise for a target of `data` that the method cannot transform."""
+        for key in (inputs.SEGMENTATION_MASKS, inputs.BOUNDING_BOXES):
+            if key in data and key not in self.targets:
+                raise ValueError(self.unsupported(key))
+
+    def unsupported(self, key: str) -> str:
+        supporting = "CutMix, CutMixOrMixUp, ResizeMix, FMix and Cutout" if key == inputs.SEGMENTATION_MASKS else "CutMix and MixUp"
+        return f"`{key}` are not supported by {self.name()}: remove them from the input or use {supporting}."
+
+    # What one draw does to each target.
+
+    def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
+        raise NotImplementedError
+
+    def transform_images(self, images: Any, params: MixParams) -> Any:
+        raise NotImplementedError
+
+    def transform_segmentation_masks(self, masks: Any, params: MixParams) -> Any:
+        return masks
+
+    def transform_bounding_boxes(self, bounding_boxes: dict, params: MixParams, height: Any, width: Any) -> dict:
+        raise ValueError(self.unsupported(inputs.BOUNDING_BOXES))
+
+    def transform_labels(self, dense_labels: Any, params: MixParams) -> Any:
+        if not self.mixes_labels:
+            return dense_labels
+        return labels.mix_labels(dense_labels, params.partner, params.partner_weight)
+
+
+def with_options(options_class: type[MixOptions]) -> Callable[[F], F]:
+    """Give `function(..., **options)` the signature that names every option.
+
+    The options are spelled once, as dataclass fields; `inspect.signature`,
+    `help()` and the API docs show them keyword-only, with their defaults.
+    """
+
+    def decorate(function: F) -> F:
+        signature = inspect.signature(function)
+        kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        parameters = [*kept, *options_class.signature_parameters()]
+        function.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        return function
+
+    return decorate

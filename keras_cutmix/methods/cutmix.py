@@ -1,0 +1,83 @@
+"""CutMix: paste a box of the partner's pixels; labels by the exact pixel share."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+from keras_cutmix import bounding_boxes, inputs, sampling, validation
+from keras_cutmix.masks import box_mask, mask_for
+from keras_cutmix.methods.base import MixOptions
+from keras_cutmix.mixing import paste_from
+from keras_cutmix.sampling import MixParams
+
+
+@dataclasses.dataclass(frozen=True)
+class CutMixOptions(MixOptions):
+    alpha: float = 1.0
+    correct_lambda: bool = True
+    box_center: str = "uniform"
+    center_std: float = 0.25
+    box_size: Any = None
+    box_ratio_range: Any = None
+    label_mode: str = "area"
+    bounding_box_format: str | None = None
+    min_visibility: float = 0.25
+
+    targets: ClassVar[tuple[str, ...]] = (inputs.SEGMENTATION_MASKS, inputs.BOUNDING_BOXES)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._set("alpha", validation.check_alpha("alpha", self.alpha))
+        validation.check_bool("correct_lambda", self.correct_lambda)
+        validation.check_choice("box_center", self.box_center, sampling.BOX_CENTERS)
+        self._set("center_std", validation.check_number("center_std", self.center_std, low=0.0, low_open=True))
+        validation.check_choice("label_mode", self.label_mode, sampling.LABEL_MODES)
+        if self.box_size is not None:
+            self._set("box_size", validation.check_box_sides("box_size", self.box_size))
+        self._set("box_ratio_range", validation.check_ratio_range("box_ratio_range", self.box_ratio_range))
+        if self.box_size is not None and self.box_ratio_range is not None:
+            raise ValueError(
+                "Pass `box_size` (a fixed box) or `box_ratio_range` (random sides), not both. Received: "
+                f"box_size={self.box_size!r}, box_ratio_range={self.box_ratio_range!r}"
+            )
+        if self.bounding_box_format is not None:
+            validation.check_bounding_box_format(self.bounding_box_format)
+        self._set("min_visibility", validation.check_number("min_visibility", self.min_visibility, low=0.0, high=1.0))
+
+    def check_targets(self, data: dict) -> None:
+        super().check_targets(data)
+        if inputs.BOUNDING_BOXES in data and self.bounding_box_format is None:
+            raise ValueError(
+                "`bounding_boxes` need `bounding_box_format` (e.g. 'xyxy', 'rel_xyxy', 'xywh', 'center_xywh')."
+            )
+
+    def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
+        return sampling.sample_cutmix(
+            seed, batch_size, height, width, alpha=self.alpha, probability=probability, mode=self.mode,
+            correct_lambda=self.correct_lambda, box_center=self.box_center, center_std=self.center_std,
+            box_size=self.box_size, box_ratio_range=self.box_ratio_range, label_mode=self.label_mode,
+        )
+
+    def transform_images(self, images: Any, params: MixParams) -> Any:
+        return paste_box(images, params, self.data_format)
+
+    def transform_segmentation_masks(self, masks: Any, params: MixParams) -> Any:
+        return paste_box(masks, params, self.data_format)
+
+    def transform_bounding_boxes(self, boxes: dict, params: MixParams, height: Any, width: Any) -> dict:
+        return bounding_boxes.mix_bounding_boxes(
+            boxes, params.partner, params.top, params.bottom, params.left, params.right, height, width,
+            bounding_box_format=self.bounding_box_format, min_visibility=self.min_visibility,
+        )
+
+
+def paste_box(target: Any, params: MixParams, data_format: str, source: Any = None) -> Any:
+    """`target` (images, masks or features) with each sample's box from its partner in `source`.
+
+    `source` defaults to `target`.
+    """
+    height, width = inputs.spatial_size(target, data_format)
+    mask = box_mask(params.top, params.bottom, params.left, params.right, height, width)
+    # The partners' pixels are gathered inside the fused paste, never as a full copy.
+    return paste_from(target, params.partner, mask_for(target, mask, data_format), source=source)

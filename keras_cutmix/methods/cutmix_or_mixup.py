@@ -1,0 +1,72 @@
+"""CutMixOrMixUp: CutMix or MixUp, switched at random per batch or sample (timm's `Mixup`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from keras_cutmix import sampling, validation
+from keras_cutmix._backend import ops
+from keras_cutmix.methods.base import MixOptions
+from keras_cutmix.methods.cutmix import paste_box
+from keras_cutmix.mixing import blend
+from keras_cutmix.sampling import MixParams
+
+
+@dataclasses.dataclass(frozen=True)
+class CutMixOrMixUpOptions(MixOptions):
+    cutmix_alpha: float = 1.0
+    mixup_alpha: float = 0.8
+    switch_probability: float = 0.5
+    correct_lambda: bool = True
+    box_ratio_range: Any = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        # As in timm, an α of 0 switches that method off.
+        self._set("cutmix_alpha", validation.check_number("cutmix_alpha", self.cutmix_alpha, low=0.0))
+        self._set("mixup_alpha", validation.check_number("mixup_alpha", self.mixup_alpha, low=0.0))
+        self._set(
+            "switch_probability",
+            validation.check_number("switch_probability", self.switch_probability, low=0.0, high=1.0),
+        )
+        validation.check_bool("correct_lambda", self.correct_lambda)
+        self._set("box_ratio_range", validation.check_ratio_range("box_ratio_range", self.box_ratio_range))
+        if not (self.cutmix_enabled or self.mixup_enabled):
+            raise ValueError(
+                "CutMixOrMixUp needs cutmix_alpha > 0 (or box_ratio_range) or mixup_alpha > 0: an α of 0 switches "
+                f"that method off. Received: cutmix_alpha={self.cutmix_alpha}, mixup_alpha={self.mixup_alpha}"
+            )
+
+    @property
+    def cutmix_enabled(self) -> bool:
+        # With box_ratio_range the box does not depend on α (timm forces α = 1 there).
+        return self.cutmix_alpha > 0 or self.box_ratio_range is not None
+
+    @property
+    def mixup_enabled(self) -> bool:
+        return self.mixup_alpha > 0
+
+    def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
+        cut = sampling.sample_cutmix(
+            seed, batch_size, height, width, alpha=self.cutmix_alpha or 1.0, probability=probability,
+            mode=self.mode, correct_lambda=self.correct_lambda, box_ratio_range=self.box_ratio_range,
+        )
+        if not self.mixup_enabled:
+            return cut
+        # MixUp's λ and the switch come from a second seed; the coin of
+        # `probability` is CutMix's, so it is applied once.
+        second = sampling.offset_seed(seed, 1)
+        mix = sampling.sample_mixup(second, batch_size, alpha=self.mixup_alpha, probability=1.0, mode=self.mode)
+        blend_weight = ops.where(cut.applied, mix.blend, ops.zeros_like(mix.blend))
+        mix = mix._replace(applied=cut.applied, blend=blend_weight, partner_weight=blend_weight)
+        if not self.cutmix_enabled:
+            return mix._replace(partner=cut.partner)
+        _, per = sampling.draw(sampling.offset_seed(seed, 2), 1, batch_size, self.mode)
+        use_cutmix = per[0] < self.switch_probability
+        return sampling.switch(use_cutmix, cut, mix)
+
+    def transform_images(self, images: Any, params: MixParams) -> Any:
+        # Samples switched to MixUp have an empty box, those switched to CutMix blend 0.
+        blended = blend(images, ops.take(images, params.partner, axis=0), params.blend)
+        return paste_box(blended, params, self.data_format, source=images)

@@ -1,0 +1,68 @@
+"""Cutout: erase a box (a constant or Gaussian noise); labels untouched."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import keras
+
+from keras_cutmix import inputs, sampling, validation
+from keras_cutmix._backend import ops
+from keras_cutmix.masks import box_mask, mask_for
+from keras_cutmix.methods.base import MixOptions
+from keras_cutmix.mixing import paste
+from keras_cutmix.sampling import MixParams
+
+FILL_MODES = ("constant", "gaussian_noise")
+
+
+@dataclasses.dataclass(frozen=True)
+class CutoutOptions(MixOptions):
+    mode: str = "sample"
+    size: Any = 0.5
+    size_range: Any = None
+    fill_mode: str = "constant"
+    fill_value: float = 0
+
+    targets: ClassVar[tuple[str, ...]] = (inputs.SEGMENTATION_MASKS,)  # pass through
+    mixes_labels: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._set("size", validation.check_box_sides("size", self.size))
+        self._set("size_range", validation.check_ratio_range("size_range", self.size_range))
+        validation.check_choice("fill_mode", self.fill_mode, FILL_MODES)
+        if isinstance(self.fill_value, bool) or not isinstance(self.fill_value, (int, float)):
+            raise ValueError(f"Argument `fill_value` must be a number. Received: fill_value={self.fill_value!r}")
+
+    def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
+        return sampling.sample_cutout(
+            seed, batch_size, height, width, size=self.size, size_range=self.size_range,
+            probability=probability, mode=self.mode,
+        )
+
+    def transform_images(self, images: Any, params: MixParams) -> Any:
+        height, width = inputs.spatial_size(images, self.data_format)
+        mask = mask_for(images, box_mask(params.top, params.bottom, params.left, params.right, height, width), self.data_format)
+        if self.fill_mode == "gaussian_noise":
+            return paste(images, gaussian_noise_like(images, params.seed), mask)
+        return paste(images, ops.cast(self.fill_value, images.dtype), mask)
+
+
+def gaussian_noise_like(images: Any, seed: Any) -> Any:
+    """Noise in each image's value range [lo, hi], in the images' dtype.
+
+    N((lo + hi)/2, ((hi − lo)/6)²) clipped to [lo, hi], with lo and hi the
+    image's own minimum and maximum; integer images get it rounded.
+    """
+    dtype = keras.backend.standardize_dtype(images.dtype)
+    compute = "float32"
+    values = ops.cast(images, compute)
+    axes = tuple(range(1, len(images.shape)))
+    low, high = ops.min(values, axis=axes, keepdims=True), ops.max(values, axis=axes, keepdims=True)
+    noise = (low + high) / 2.0 + (high - low) / 6.0 * sampling.normal(sampling.offset_seed(seed, 3), tuple(ops.shape(images)))
+    noise = ops.minimum(ops.maximum(noise, low), high)
+    if not keras.backend.is_float_dtype(dtype):
+        noise = ops.round(noise)
+    return ops.cast(noise, dtype)

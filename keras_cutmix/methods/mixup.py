@@ -1,0 +1,40 @@
+"""MixUp: blend whole images; labels by the same weights; boxes of both images."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+from keras_cutmix import bounding_boxes, inputs, sampling, validation
+from keras_cutmix._backend import ops
+from keras_cutmix.methods.base import MixOptions
+from keras_cutmix.mixing import blend
+from keras_cutmix.sampling import MixParams
+
+
+@dataclasses.dataclass(frozen=True)
+class MixUpOptions(MixOptions):
+    alpha: float = 1.0
+
+    targets: ClassVar[tuple[str, ...]] = (inputs.BOUNDING_BOXES,)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._set("alpha", validation.check_alpha("alpha", self.alpha))
+
+    def unsupported(self, key: str) -> str:
+        if key == inputs.SEGMENTATION_MASKS:
+            return (
+                "MixUp blends every pixel of two images, so `segmentation_masks` cannot follow it; "
+                "use CutMix, ResizeMix or FMix (or Cutout) for segmentation."
+            )
+        return super().unsupported(key)
+
+    def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
+        return sampling.sample_mixup(seed, batch_size, alpha=self.alpha, probability=probability, mode=self.mode)
+
+    def transform_images(self, images: Any, params: MixParams) -> Any:
+        return blend(images, ops.take(images, params.partner, axis=0), params.blend)
+
+    def transform_bounding_boxes(self, boxes: dict, params: MixParams, height: Any, width: Any) -> dict:
+        return bounding_boxes.union_bounding_boxes(boxes, params.partner, params.blend > 0)
