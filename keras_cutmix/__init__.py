@@ -23,7 +23,7 @@ from keras_cutmix.sampling import (
     sample_partners,
 )
 
-__version__ = "0.1.0"
+from keras_cutmix._version import __version__
 
 __all__ = [
     "CutMix",
