@@ -1,16 +1,17 @@
 # `make test` is what CI runs (.ci/run): a fresh .venv, the package with its
-# test extras, then the suite under each Keras backend.
+# test and docs extras, then the suite under each Keras backend (the docs
+# build test runs in the tensorflow leg only).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 
-.PHONY: test venv test-tensorflow test-jax test-torch clean demo demo-venv demo-data
+.PHONY: test venv test-tensorflow test-jax test-torch docs clean demo demo-venv demo-data
 
 venv:
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[test,docs]"
 
 test: venv
 	KERAS_BACKEND=tensorflow $(PYTEST) tests
@@ -20,6 +21,11 @@ test: venv
 # Quick runs in an existing .venv (no reinstall).
 test-tensorflow test-jax test-torch: test-%:
 	KERAS_BACKEND=$* $(PYTEST) tests
+
+# The documentation site (mkdocs.yml, docs/) into site/, warnings as errors.
+# Uses the .venv of `make venv` (the docs extra); no reinstall.
+docs:
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 # `make demo`: the paper's comparison at small scale (examples/fit_compare.py)
 # on the offline Fashion-MNIST of the Debian package dataset-fashion-mnist;
@@ -60,4 +66,4 @@ demo-data:
 	fi
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) build dist *.egg-info site

@@ -11,7 +11,7 @@ from keras_cutmix.functional import cutmix, cutmix_or_mixup, cutout, fmix, mixup
 from keras_cutmix.layers import CutMix, CutMixOrMixUp, Cutout, FMix, MixUp, ResizeMix
 from keras_cutmix.model import CutMixModel
 
-__version__ = "0.1.0"
+from keras_cutmix._version import __version__
 
 __all__ = [
     "CutMix",
