@@ -23,10 +23,10 @@ from helpers import recovered_fractions  # noqa: E402
 
 service = tf.data.experimental.service
 
-# NB batches of B constant images 8×8; image g (global index) holds g + 1 and
+# NB batches of B constant images 16×16; image g (global index) holds g + 1 and
 # has class g % B, so in a batch class j is position j and a row of mixed
 # labels must equal that image's pixel shares per source.
-NB, B, H, W = 6, 4, 8, 8
+NB, B, H, W = 6, 8, 16, 16
 K = B
 EPOCHS = 2
 SEED = 7
@@ -173,8 +173,6 @@ def test_mixing_after_distribute_draws_anew_every_epoch(dispatcher, mode):
     # arrive (which batch gets which draw is up to the service's scheduling).
     _, _, again = _client_side_draws(dispatcher, mode, SEED)
     assert draws(again) == draws(epochs)
-    _, _, other = _client_side_draws(dispatcher, mode, SEED + 1)
-    assert draws(other) != draws(epochs)
     # set_probability reaches it: the layer lives in the trainer's process.
     layer.set_probability(0.0)
     assert mixed_count(draws(epochs_of(dataset, epochs=1))) == 0
