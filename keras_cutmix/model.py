@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import random
+import sys
 import warnings
 from typing import Any
 
@@ -234,6 +235,19 @@ class CutMixModel(keras.Model):
             return tail(mixed, training=training)
         return self.model(x, training=training)
 
+    # Batches may be dicts {"images", "labels"[, "sample_weight"]} (or the
+    # singular "image", "label"): Keras reads a dict as inputs, so they become
+    # (x, y[, sample_weight]) tuples before Keras sees them.
+    def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        x, y = _as_tuples(x, y)
+        if "validation_data" in kwargs:
+            kwargs["validation_data"] = _as_tuples(kwargs["validation_data"], None)[0]
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
+        x, y = _as_tuples(x, y)
+        return super().evaluate(x, y, *args, **kwargs)
+
     def _step_state(self, state: tuple) -> tuple[Any, Any]:
         """This step's seed and probability, read from the JAX state if any."""
         if not state:
@@ -371,13 +385,25 @@ class CutMixModel(keras.Model):
         return cls(**config)
 
 
+def _as_tuples(x: Any, y: Any) -> tuple[Any, Any]:
+    """(x, y) with dict batches of images and labels turned into tuples (tf.data datasets and dicts)."""
+    if y is not None:
+        return x, y
+    if isinstance(x, dict) and _unpack(x)[1] is not None and _unpack(x)[2] is None:
+        return _unpack(x)[:2]
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(x, tf.data.Dataset) and isinstance(x.element_spec, dict):
+        if _unpack(x.element_spec)[1] is not None:
+            return x.map(lambda element: tuple(part for part in _unpack(element) if part is not None)), None
+    return x, y
+
+
 def _unpack(data: Any) -> tuple[Any, Any, Any]:
     """(x, y, sample_weight) from a fit batch: a tuple, or a dict {"images", "labels", ...}."""
-    if isinstance(data, dict) and inputs.canonical_keys(data):
-        names = inputs.canonical_keys(data)
-        parts = {name: data[key] for key, name in names.items()}
-        if inputs.IMAGES in parts:
-            return parts[inputs.IMAGES], parts.get(inputs.LABELS), parts.get(inputs.SAMPLE_WEIGHT)
+    if isinstance(data, dict):
+        parts = {name: data[key] for key, name in inputs.canonical_keys(data).items()}
+        if inputs.IMAGES in parts and inputs.LABELS in parts:
+            return parts[inputs.IMAGES], parts[inputs.LABELS], parts.get(inputs.SAMPLE_WEIGHT)
     return keras.utils.unpack_x_y_sample_weight(data)
 
 

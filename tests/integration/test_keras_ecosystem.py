@@ -144,7 +144,7 @@ def test_map_before_batch_warns_once():
         ds.map(layer)
     assert sum("batch, then map" in str(w.message) for w in record) == 1
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", UserWarning)
         ds.batch(4).map(keras_cutmix.CutMix(num_classes=K, seed=0))  # batched: no warning
         keras_cutmix.CutMix(num_classes=K, seed=0)(source_images(B, H, W)[0], 1)  # one image, eagerly: no warning
 
@@ -185,7 +185,7 @@ def test_mixing_layer_inside_a_model_warns_once_and_points_to_cutmixmodel():
         keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
     assert sum("CutMixModel" in str(w.message) for w in record) == 1
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", UserWarning)
         keras.Sequential([keras.Input((H, W, 3)), keras_cutmix.Cutout(seed=0)])  # Cutout mixes no labels
         labels = keras.Input((), dtype="int32")
         keras_cutmix.CutMix(num_classes=K)(keras.Input((H, W, 3)), labels)  # labels reach it
