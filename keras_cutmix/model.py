@@ -362,6 +362,15 @@ class CutMixModel(keras.Model):
             )
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
+    def get_compile_config(self) -> dict:
+        return super().get_compile_config()  # what compile() was called with, twins included
+
+    def compile_from_config(self, config: dict) -> None:
+        """Compile a loaded model as it was saved (Keras skips models whose compile() is custom)."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if getattr(self, "optimizer", None) is not None and self.built:
+            self.optimizer.build(self.trainable_variables)  # its variables, for the saved ones to load into
+
     def get_config(self) -> dict:
         return {
             "name": self.name,

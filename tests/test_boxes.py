@@ -440,3 +440,20 @@ def test_cutmix_layer_boxes_in_tf_data_and_errors():
     # MixUp keeps the boxes of both images (tests/test_bounding_boxes_mixup...); Cutout has none.
     with pytest.raises(ValueError, match="not supported by Cutout"):
         keras_cutmix.Cutout(seed=0)(data)
+
+
+def test_keras_densified_padding_and_minus_one_padding_are_padding():
+    import keras_cutmix
+
+    # Keras' densify_bounding_boxes (keras.src...bounding_boxes.validation) pads boxes with 0 and labels with -1.
+    dense = {"boxes": np.zeros((4, 3, 4), "float32"), "labels": -np.ones((4, 3), "int32")}
+    dense["boxes"][:, 0], dense["labels"][:, 0] = [2.0, 2.0, 10.0, 10.0], 1
+    minus_one = {"boxes": np.where(dense["labels"][..., None] < 0, -1.0, dense["boxes"]).astype("float32"),
+                 "labels": dense["labels"]}
+    images = np.zeros((4, 16, 16, 3), "uint8")
+    for padded in (dense, minus_one):
+        for layer in (keras_cutmix.CutMix(bounding_box_format="xyxy", seed=0), keras_cutmix.MixUp(seed=0)):
+            out = layer({"images": images, "bounding_boxes": padded})
+            labels = to_numpy(out["bounding_boxes"]["labels"])
+            assert labels.shape == (4, 6)
+            assert ((labels == 1) | (labels == -1)).all() and (labels == 1).sum(axis=1).max() <= 2  # no padded box came back

@@ -75,3 +75,56 @@ def test_errors_name_the_shapes():
         keras_cutmix.cutmix(images, np.eye(K, dtype="int32")[np.arange(B) % K], seed=0, num_classes=K)
     with pytest.raises(ValueError, match=r"dtype bool"):
         keras_cutmix.cutmix(images, np.ones((B, K), bool), seed=0)
+
+
+# ---------------------------------------------------------------------------
+# Label heads (one per model output) and multi-hot labels (issue #12)
+
+
+def _heads_share_weights(images, heads, ids):
+    """Every head is the same mixing of its own one-hot rows: the pixel shares."""
+    from helpers import recovered_fractions
+
+    shares = recovered_fractions(images, B)
+    for name, head in heads.items():
+        k = K if name == "kind" else 3
+        np.testing.assert_allclose(to_numpy(head), shares @ np.eye(k)[ids[name]], atol=1e-6)
+
+
+@pytest.mark.parametrize("form", ["function", "layer", "tf.data", "tuple"])
+def test_label_heads_are_mixed_with_the_same_weights(form):
+    import tensorflow as tf
+
+    ids = {"kind": np.arange(B) % K, "colour": np.arange(B) % 3}
+    labels = {"kind": ids["kind"], "colour": np.eye(3, dtype="float32")[ids["colour"]]}  # one sparse, one dense head
+    num_classes = {"kind": K}
+    if form == "function":
+        images, heads = keras_cutmix.cutmix(_images(), labels, seed=1, num_classes=num_classes, mode="sample")
+    elif form == "layer":
+        images, heads = keras_cutmix.CutMix(num_classes=num_classes, seed=1, mode="sample")(_images(), labels)
+    elif form == "tf.data":
+        layer = keras_cutmix.CutMix(num_classes=num_classes, seed=1, mode="sample")
+        images, heads = next(iter(tf.data.Dataset.from_tensors((_images(), labels)).map(layer)))
+    else:
+        images, (kind, colour) = keras_cutmix.cutmix(
+            _images(), (labels["kind"], labels["colour"]), seed=1, num_classes=[K, None], mode="sample"
+        )
+        heads = {"kind": kind, "colour": colour}
+    assert set(heads) == {"kind", "colour"}
+    _heads_share_weights(images, heads, ids)
+    with pytest.raises(ValueError, match="names heads"):
+        keras_cutmix.cutmix(_images(), labels, seed=1, num_classes={"size": 4})
+    with pytest.raises(ValueError, match="need `num_classes`"):
+        keras_cutmix.cutmix(_images(), labels, seed=1)
+
+
+def test_multi_hot_labels_mix_by_the_pixel_share_unnormalized():
+    rng = np.random.default_rng(0)
+    multi_hot = (rng.random((B, K)) < 0.5).astype("float32")
+    multi_hot[:, 0] = 1  # at least one class each; row sums up to K
+    images, mixed = keras_cutmix.cutmix(_images(), multi_hot, seed=2, mode="sample")
+    from helpers import recovered_fractions
+
+    shares = recovered_fractions(images, B)
+    np.testing.assert_allclose(to_numpy(mixed), shares @ multi_hot, atol=1e-6)  # linear, not renormalized
+    np.testing.assert_allclose(to_numpy(mixed).sum(axis=1), shares @ multi_hot.sum(axis=1), atol=1e-5)

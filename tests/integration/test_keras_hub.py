@@ -20,9 +20,6 @@ from helpers import to_numpy  # noqa: E402
 
 N, S, K, BATCH = 16, 32, 4, 8
 
-NEEDS_SPARSE_SWAP = pytest.mark.xfail(strict=True, reason="needs CutMixModel's sparse-loss swap (issue #10 item 4)")
-
-
 def make_classifier(preprocessor=None):
     # The smallest ResNet the backbone accepts (its first stack must have 64
     # filters): one basic block, 76k parameters.
@@ -205,7 +202,6 @@ KERAS_HUB_DEFAULTS = {
 }
 
 
-@NEEDS_SPARSE_SWAP
 @pytest.mark.parametrize("compile_args", list(KERAS_HUB_DEFAULTS), ids=list(KERAS_HUB_DEFAULTS))
 def test_cutmix_model_trains_with_keras_hubs_sparse_defaults(data, compile_args):
     images, labels = data
@@ -218,7 +214,6 @@ def test_cutmix_model_trains_with_keras_hubs_sparse_defaults(data, compile_args)
     assert np.isfinite(loss) and 0.0 <= accuracy <= 1.0
 
 
-@NEEDS_SPARSE_SWAP
 def test_cutmix_model_says_it_swapped_the_sparse_loss(data):
     images, labels = data
     trainer = keras_cutmix.CutMixModel(make_classifier(), seed=0)
