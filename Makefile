@@ -6,17 +6,37 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 
-.PHONY: test venv test-tensorflow test-jax test-torch docs clean demo demo-venv demo-data
+.PHONY: test venv lint doctest wheel-check test-tensorflow test-jax test-torch docs clean demo demo-venv demo-data
 
 venv:
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -c constraints.txt -e ".[test,docs]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[test,docs,dev]"
 
-test: venv
+test: venv lint doctest
 	KERAS_BACKEND=tensorflow $(PYTEST) tests
 	KERAS_BACKEND=jax $(PYTEST) tests
 	KERAS_BACKEND=torch $(PYTEST) tests
+	$(MAKE) wheel-check
+
+# ruff (lint and format) on the whole tree, mypy on the package.
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+# Every docstring example runs.
+doctest:
+	KERAS_BACKEND=tensorflow $(PYTEST) --doctest-modules keras_cutmix
+
+# The wheel, installed into a clean virtualenv, imported and called from outside the source tree.
+WHEEL_DIR := build/wheel-check
+wheel-check:
+	rm -rf $(WHEEL_DIR) && mkdir -p $(WHEEL_DIR)
+	$(PY) -m build --wheel --no-isolation --outdir $(WHEEL_DIR)/dist . >/dev/null
+	$(PYTHON) -m venv $(WHEEL_DIR)/venv
+	$(WHEEL_DIR)/venv/bin/python -m pip install -q --no-deps --no-index $(WHEEL_DIR)/dist/*.whl
+	cd $(WHEEL_DIR) && KERAS_BACKEND=tensorflow PYTHONPATH=$(wildcard $(CURDIR)/$(VENV)/lib/python3*/site-packages) venv/bin/python $(CURDIR)/.ci/wheel_check.py
 
 # Quick runs in an existing .venv (no reinstall).
 test-tensorflow test-jax test-torch: test-%:

@@ -12,6 +12,16 @@ def pytest_report_header(config):
     return f"keras {keras.__version__}, backend {BACKEND}"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Backend-independent tests (`@pytest.mark.once`) run in the tensorflow leg only."""
+    if BACKEND == "tensorflow":
+        return
+    skip = pytest.mark.skip(reason="backend-independent: runs once, in the tensorflow leg of the suite")
+    for item in items:
+        if item.get_closest_marker("once") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _restore_global_keras_state():
     policy = keras.config.dtype_policy()

@@ -77,12 +77,12 @@ class CutMix(MixLayer):
 
     Example:
 
-    >>> import numpy as np, keras_cutmix
+    >>> import keras, numpy as np, keras_cutmix
     >>> images = np.random.randint(0, 256, (8, 32, 48, 3), dtype="uint8")
     >>> labels = np.arange(8) % 4
     >>> layer = keras_cutmix.CutMix(num_classes=4, seed=0)
     >>> mixed_images, mixed_labels = layer(images, labels)
-    >>> tuple(mixed_images.shape), str(mixed_images.dtype), tuple(mixed_labels.shape)
+    >>> tuple(mixed_images.shape), keras.backend.standardize_dtype(mixed_images.dtype), tuple(mixed_labels.shape)
     ((8, 32, 48, 3), 'uint8', (8, 4))
     """
 

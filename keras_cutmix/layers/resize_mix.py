@@ -37,10 +37,10 @@ class ResizeMix(MixLayer):
 
     Example:
 
-    >>> import numpy as np, keras_cutmix
+    >>> import keras, numpy as np, keras_cutmix
     >>> images = np.random.randint(0, 256, (4, 16, 16, 3), dtype="uint8")
     >>> mixed, labels = keras_cutmix.ResizeMix(num_classes=4, seed=0)(images, np.arange(4))
-    >>> str(mixed.dtype), np.allclose(np.asarray(labels).sum(axis=1), 1.0)
+    >>> keras.backend.standardize_dtype(mixed.dtype), np.allclose(np.asarray(labels).sum(axis=1), 1.0)
     ('uint8', True)
     """
 
