@@ -239,3 +239,18 @@ def test_fmix_in_tf_data_and_under_xla():
         assert tuple(compiled(images, tf.constant([1, 2])).shape) == images.shape
     with pytest.raises(ValueError, match="decay_power"):
         keras_cutmix.FMix(decay_power=0)
+
+
+# ---------------------------------------------------------------------------
+# Arguments users bring from other libraries
+
+
+@pytest.mark.parametrize(
+    "wrong,ours",
+    [("factor", "alpha"), ("prob", "probability"), ("mix_prob", "probability"), ("switch_prob", "switch_probability"),
+     ("cutmix_minmax", "box_ratio_range"), ("correct_lam", "correct_lambda"), ("alhpa", "alpha")],
+)
+def test_arguments_from_other_libraries_name_ours(wrong, ours):
+    for make in (lambda **kw: keras_cutmix.CutMix(**kw), lambda **kw: keras_cutmix.cutmix(source_images(2, 4, 4), seed=0, **kw)):
+        with pytest.raises(TypeError, match=rf"`{wrong}`: did you mean `{ours}`"):
+            make(**{wrong: 0.5})
