@@ -26,12 +26,8 @@ class CutMixOrMixUp(MixLayer):
             `switch_prob`).
         correct_lambda: as for `CutMix`.
         box_ratio_range: as for `CutMix` (timm's `cutmix_minmax`).
-        probability: chance of mixing at all, per batch or per sample.
-        mode: "batch" or "sample".
-        num_classes: makes class ids one-hot (see `CutMix`).
-        label_smoothing: ε, applied to dense labels before mixing.
-        seed: an int for a reproducible stream, or None.
-        data_format: "channels_last" or "channels_first".
+        probability, mode, num_classes, label_smoothing, seed, data_format: as
+            for `CutMix`.
 
     Example:
 

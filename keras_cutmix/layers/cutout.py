@@ -29,11 +29,8 @@ class Cutout(MixLayer):
         fill_value: the value written by fill_mode="constant".
         probability: chance of erasing, per sample ("sample" mode, the
             default) or per batch ("batch" mode: one box for the batch).
-        mode: "sample" or "batch".
-        num_classes: makes class ids one-hot (see `CutMix`).
-        label_smoothing: ε, applied to dense labels.
-        seed: an int for a reproducible stream, or None.
-        data_format: "channels_last" or "channels_first".
+        mode, num_classes, label_smoothing, seed, data_format: as for
+            `CutMix` (mode "sample", the default, draws a box per image).
 
     Example:
 

@@ -27,12 +27,8 @@ class FMix(MixLayer):
     Args:
         alpha: the Beta(α, α) parameter (> 0).
         decay_power: the spectrum's decay exponent (> 0; the paper's 3).
-        probability: chance of mixing, per batch or per sample (`mode`).
-        mode: "batch" (one mask for the batch) or "sample" (one per sample).
-        num_classes: makes class ids one-hot (see `CutMix`).
-        label_smoothing: ε, applied to dense labels before mixing.
-        seed: an int for a reproducible stream, or None.
-        data_format: "channels_last" or "channels_first".
+        probability, mode, num_classes, label_smoothing, seed, data_format: as
+            for `CutMix`.
 
     Example:
 

@@ -28,12 +28,8 @@ class ResizeMix(MixLayer):
         scale: (lo, hi) in (0, 1]: the range of τ, the pasted side as a
             fraction of the image side.
         interpolation: "bilinear" or "nearest", for the images.
-        probability: chance of mixing, per batch or per sample (`mode`).
-        mode: "batch" (one τ and place for the batch) or "sample".
-        num_classes: makes class ids one-hot (see `CutMix`).
-        label_smoothing: ε, applied to dense labels before mixing.
-        seed: an int for a reproducible stream, or None.
-        data_format: "channels_last" or "channels_first".
+        probability, mode, num_classes, label_smoothing, seed, data_format: as
+            for `CutMix`.
 
     Example:
 
