@@ -19,7 +19,12 @@ Guarantees:
   in float32 (no rounding anywhere).
 - Column b of a (rows, B) draw does not depend on B (B may be a dynamic
   tensor), and a 1-D draw (n,) is row 0 of a (rows, n) draw.
-- Stateless and loop-free (XLA-safe). Not a cryptographic generator.
+- Stateless, vectorized (no per-sample loop), XLA-safe. Not cryptographic.
+
+How it runs (the same ops, the same bits): TensorFlow graphs (tf.function,
+tf.data) call it as one nested XLA function, eager TensorFlow as one graph,
+JAX under `jax.jit`; inside XLA (TensorFlow's or JAX's) the last 16 rounds
+sit in a 2-step loop; torch runs it op by op.
 """
 
 from __future__ import annotations
@@ -45,13 +50,8 @@ def _as_int32_word(value: int) -> int:
     return value - 2**32 if value >= 2**31 else value
 
 
-def seed_words(seed: Any) -> tuple[Any, Any]:
-    """The two words (int32 scalars) of a (2,) integer seed, modulo 2**32.
-
-    Accepts a pair of Python ints or a (2,) tensor of any integer dtype. int32
-    words are kept; wider or unsigned ones (int64, uint32, uint64) are reduced
-    modulo 2**32 and read as the int32 with the same 32 bits.
-    """
+def _seed_tensor(seed: Any) -> Any:
+    """A (2,) integer seed tensor from a tensor or a pair of Python ints (words of any size)."""
     if isinstance(seed, (tuple, list)) and all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seed):
         if len(seed) != 2:
             raise ValueError(f"A seed must have 2 words. Received: seed={seed!r}")
@@ -63,6 +63,18 @@ def seed_words(seed: Any) -> tuple[Any, Any]:
         raise ValueError(f"A seed must be an integer tensor of shape (2,). Received a seed of dtype {dtype}.")
     if len(seed.shape) != 1 or seed.shape[0] not in (2, None):
         raise ValueError(f"A seed must have shape (2,). Received a seed of shape {tuple(seed.shape)}.")
+    return seed
+
+
+def seed_words(seed: Any) -> tuple[Any, Any]:
+    """The two words (int32 scalars) of a (2,) integer seed, modulo 2**32.
+
+    Accepts a pair of Python ints or a (2,) tensor of any integer dtype. int32
+    words are kept; wider or unsigned ones (int64, uint32, uint64) are reduced
+    modulo 2**32 and read as the int32 with the same 32 bits.
+    """
+    seed = _seed_tensor(seed)
+    dtype = keras.backend.standardize_dtype(seed.dtype)
     if dtype in ("uint32", "int64", "uint64"):
         # Bits 0–30 and bit 31, each exactly representable in int32: the word
         # is low + bit31 · (−2**31), with no cast that could saturate.
@@ -125,39 +137,67 @@ def _check_shape(shape: Sequence[Any]) -> tuple:
     return tuple(shape)
 
 
-def _bits_2d(words: Any, rows: Any, batch: Any, rolled: bool = False) -> Any:
-    """First Threefry word of the counters (b, r) for every element (r, b) of (rows, batch)."""
+def _draw_2d(seed: Any, rows: Any, batch: Any, rolled: bool, as_uniform: bool) -> Any:
+    """Element (r, b): the first Threefry word of counter (b, r), or its uniform."""
+    key0, key1 = seed_words(seed)
     columns = ops.expand_dims(ops.arange(batch, dtype="int32"), 0)  # (1, B): x0 = b
     row_ids = ops.expand_dims(ops.arange(rows, dtype="int32"), 1)  # (rows, 1): x1 = r
-    word, _ = threefry2x32(words[0], words[1], columns, row_ids, rolled=rolled)
-    return word
+    word, _ = threefry2x32(key0, key1, columns, row_ids, rolled=rolled)
+    if not as_uniform:
+        return word
+    top = ops.bitwise_and(ops.right_shift(word, 8), 0xFFFFFF)  # the top 24 bits, logically shifted
+    return ops.multiply(ops.cast(top, "float32"), 2.0**-24)
 
 
 @functools.lru_cache(maxsize=None)
-def _eager_tensorflow() -> Callable:
-    """`_bits_2d` as one TensorFlow graph: its ~150 tiny ops cost far more run eagerly."""
+def _tensorflow_function(as_uniform: bool, jit_compile: bool) -> Callable:
+    """`_draw_2d` as one TensorFlow function call (one XLA op with `jit_compile`).
+
+    Run op by op, its ~160 tiny integer ops cost far more than the hashing
+    itself (eagerly, and in graphs that TensorFlow runs op by op, tf.data
+    included). Inside XLA it is inlined instead (see `bits`).
+    """
     import tensorflow as tf
 
-    def run(words, rows, batch):
+    def run(seed, rows, batch):
         with tensorflow_ops():
-            return _bits_2d(words, rows, batch)
+            return _draw_2d(seed, rows, batch, rolled=False, as_uniform=as_uniform)
 
-    spec = [tf.TensorSpec((2,), tf.int32), tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int32)]
-    return tf.function(run, input_signature=spec, autograph=False)
+    return tf.function(run, jit_compile=jit_compile, autograph=False)
 
 
 @functools.lru_cache(maxsize=None)
-def _jax_jitted() -> Callable:
-    """`_bits_2d` under `jax.jit`: one dispatch when eager, inlined when already tracing."""
+def _jax_function(as_uniform: bool) -> Callable:
+    """`_draw_2d` under `jax.jit`: one dispatch when eager, inlined when already tracing."""
     import jax
 
-    return jax.jit(functools.partial(_bits_2d, rolled=True), static_argnums=(1, 2))
+    return jax.jit(functools.partial(_draw_2d, rolled=True, as_uniform=as_uniform), static_argnums=(1, 2))
 
 
 def _executing_eagerly_in_tensorflow() -> bool:
     import tensorflow as tf
 
     return tf.executing_eagerly()
+
+
+def _draw(seed: Any, shape: Sequence[Any], as_uniform: bool) -> Any:
+    shape = _check_shape(shape)
+    if len(shape) == 1:
+        return _draw(seed, (1, shape[0]), as_uniform)[0]
+    seed = _seed_tensor(seed)
+    rows, batch = shape
+    backend = backend_name()
+    if backend == "jax" and all(isinstance(n, (int, np.integer)) for n in shape):
+        return _jax_function(as_uniform)(seed, int(rows), int(batch))
+    if backend == "tensorflow":
+        if in_xla_context():
+            # Inlined, with the rounds in a loop: fused into a consumer (an
+            # argmax), 20 unrolled rounds take TensorFlow's XLA exponential time.
+            return _draw_2d(seed, rows, batch, rolled=True, as_uniform=as_uniform)
+        # In graphs one XLA op (compiled once per shape); eagerly a plain graph (no compile per shape).
+        jit = not _executing_eagerly_in_tensorflow()
+        return _tensorflow_function(as_uniform, jit)(seed, ops.cast(rows, "int32"), ops.cast(batch, "int32"))
+    return _draw_2d(seed, rows, batch, rolled=backend == "jax", as_uniform=as_uniform)
 
 
 def bits(seed: Any, shape: Sequence[Any]) -> Any:
@@ -167,23 +207,9 @@ def bits(seed: Any, shape: Sequence[Any]) -> Any:
     Threefry-2x32-20 with key = the seed words and counter = (b, r); element
     i of an (n,) draw is element (0, i). Either size may be a tensor.
     """
-    shape = _check_shape(shape)
-    if len(shape) == 1:
-        return bits(seed, (1, shape[0]))[0]
-    key0, key1 = seed_words(seed)
-    words = ops.stack([key0, key1])
-    rows, batch = shape
-    backend = backend_name()
-    if backend == "jax" and all(isinstance(n, (int, np.integer)) for n in shape):
-        return _jax_jitted()(words, int(rows), int(batch))
-    if backend == "tensorflow":
-        if _executing_eagerly_in_tensorflow():
-            return _eager_tensorflow()(words, ops.cast(rows, "int32"), ops.cast(batch, "int32"))
-        return _bits_2d(words, rows, batch, rolled=in_xla_context())
-    return _bits_2d(words, rows, batch, rolled=backend == "jax")
+    return _draw(seed, shape, as_uniform=False)
 
 
 def uniform(seed: Any, shape: Sequence[Any]) -> Any:
     """float32 uniforms in [0, 1) on the grid k · 2**-24: the top 24 of `bits`."""
-    top = ops.bitwise_and(ops.right_shift(bits(seed, shape), 8), 0xFFFFFF)
-    return ops.multiply(ops.cast(top, "float32"), 2.0**-24)
+    return _draw(seed, shape, as_uniform=True)

@@ -297,6 +297,7 @@ def test_xla_runs_the_rolled_schedule_with_the_same_bits():
     assert "while(" in xla.experimental_get_compiler_ir(seed)(stage="hlo")
     op_types = {op.type for op in plain.get_concrete_function(seed).graph.get_operations()}
     assert not op_types & {"While", "StatelessWhile"}, "plain graphs keep the rounds unrolled"
+    assert "BitwiseXor" not in op_types, "plain graphs call the hash as one (XLA) function"
 
 
 @pytest.mark.skipif(BACKEND != "jax", reason="jax.jit: the jax leg of the suite")
