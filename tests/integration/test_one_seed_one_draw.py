@@ -144,11 +144,9 @@ def _method(name: str, alpha: float):
 
     function, options = METHODS[name]
     options = dict(options)
-    if function == "cutout":
-        pass
-    elif function == "cutmix_or_mixup":
+    if function == "cutmix_or_mixup":
         options["cutmix_alpha"] = alpha
-    else:
+    elif function != "cutout":  # Cutout has no λ
         options["alpha"] = alpha
 
     def run(images, labels, seed):
