@@ -46,6 +46,7 @@ FIT_BATCH = 128  # the issue's target: a training step at 32x32, batch 128
 OURS = ("keras_cutmix batch", "keras_cutmix sample")
 KERAS = "keras.layers.CutMix"
 KERAS_CV = "keras_cv.layers.CutMix"
+DRAW = "keras_cutmix draw"  # the layer's random draw alone: rng.uniform of (1 + 3 + 1, B), as CutMix at α = 1
 
 
 def parse_args(argv=None):
@@ -208,6 +209,9 @@ def tf_direct(setting, shape, dtype, factories, repeats):
     calls = {"memcpy": lambda: np.copyto(out, xn)}
     copy = tf.function(lambda a: tf.gather(a, reverse), jit_compile=jit)
     calls["copy"] = lambda: copy(x)
+    seed = tf.constant([1, 2], tf.int64)
+    draw = tf.function(lambda s: keras_cutmix.rng.uniform(s, (5, shape[0])), jit_compile=jit)
+    calls[DRAW] = lambda: draw(seed)
     for name, make in factories.items():
         fn = tf.function(make(), jit_compile=jit)
         calls[name] = lambda fn=fn: fn(x, y)
@@ -233,7 +237,10 @@ def tf_map(shape, dtype, factories, repeats, batches, warm=2):
     def copy(a, b):
         return tf.gather(a, reverse), b
 
-    fns = {"no-op map": noop, "copy": copy}
+    def draw(a, b):
+        return a, b, keras_cutmix.rng.uniform(tf.constant([1, 2], tf.int64), (5, tf.shape(a)[0]))
+
+    fns = {"no-op map": noop, "copy": copy, DRAW: draw}
     for name, make in factories.items():
         fns[name] = make()
     blocks = {}

@@ -161,38 +161,3 @@ class _Ops:
 
 ops: Any = _Ops()
 
-
-def stateless_uniform(shape: tuple, seed: Any) -> Any:
-    """Uniform [0, 1) float32 samples, a pure function of a (2,) int seed.
-
-    `keras.random` accepts only Python ints or SeedGenerators as seeds, so a
-    seed *tensor* (one per tf.data element, or drawn from a SeedGenerator
-    inside a jitted step) is handed to each backend's stateless generator:
-    TensorFlow's counter-based `stateless_uniform` (XLA-compilable), JAX's
-    threefry key, and for torch a generator seeded from the two seed words.
-    """
-    name = backend_name()
-    if name == "tensorflow":
-        import tensorflow as tf
-
-        seed = tf.convert_to_tensor(seed)
-        if seed.dtype != tf.int32:
-            # XLA wants int32 seeds; fold int64 seeds (tf.data.Dataset.random,
-            # Keras' TF SeedGenerator state) into range as Keras does.
-            seed = tf.cast(tf.math.floormod(tf.cast(seed, tf.int64), 2**31 - 1), tf.int32)
-        return tf.random.stateless_uniform(shape, seed=seed, dtype=tf.float32)
-    if name == "jax":
-        import jax
-        import jax.numpy as jnp
-
-        key = jnp.asarray(seed).astype(jnp.uint32)
-        return jax.random.uniform(key, shape, dtype=jnp.float32)
-    if name == "torch":
-        import numpy as np
-
-        first, second = (int(v) for v in np.asarray(keras.ops.convert_to_numpy(seed)).ravel()[:2])
-        # Mix both words into one 31-bit torch seed: distinct counters under
-        # one base seed give distinct streams (the multiplier is odd).
-        mixed = ((first & 0xFFFFFFFF) * 0x9E3779B1 + (second & 0xFFFFFFFF)) & 0x7FFFFFFF
-        return keras.random.uniform(shape, dtype="float32", seed=mixed)
-    raise NotImplementedError(f"keras_cutmix does not support the Keras backend {name!r}.")

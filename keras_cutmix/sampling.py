@@ -1,7 +1,7 @@
 """Sampling: λ ~ Beta(α, α), the pasted boxes, the partners and the coins.
 
 Everything is drawn from one stateless (2,)-int seed in a single
-`stateless_uniform` call, so one seed fixes the whole augmentation and the same
+`rng.uniform` call, so one seed fixes the whole augmentation and the same
 seed reproduces it, under XLA and in tf.data alike. Shapes: `B` is the batch,
 `n` is 1 in "batch" mode (one λ and box shared by the batch, as in the
 authors' code) and `B` in "sample" mode (one per sample).
@@ -14,7 +14,8 @@ from typing import Any, NamedTuple
 
 import keras
 
-from keras_cutmix._backend import ops, stateless_uniform
+from keras_cutmix import rng
+from keras_cutmix._backend import ops
 
 # Marsaglia–Tsang proposals drawn in parallel per Gamma sample. One proposal is
 # accepted with probability >= 0.95 for every shape >= 1, so all 8 fail with
@@ -175,7 +176,12 @@ def place_box(cut_h: Any, cut_w: Any, centre_y: Any, centre_x: Any, height: Any,
 
 def label_weight(pasted: Any, height: Any, width: Any, lam: Any, applied: Any, *, label_mode: str, correct_lambda: bool) -> Any:
     """The partner's label weight for a box of `pasted` pixels (the paper's Table 8 label modes)."""
-    share = ops.cast(pasted, "float32") / ops.cast(height * width, "float32")
+    count = ops.cast(pasted, "float32")
+    # count / area, correctly rounded on every path: Grappler and XLA turn a
+    # division by a constant (static H, W) into a product with its rounded
+    # reciprocal (1 ulp off in ~1 case of 10); max(area, count) = area, as
+    # count <= area, but is no constant to them.
+    share = count / ops.maximum(ops.cast(height * width, "float32"), count)
     if label_mode == "one_hot":  # the label of the larger part
         return ops.cast(share > 0.5, "float32")
     if label_mode == "complete":  # 0.5 / 0.5 whatever the areas
@@ -189,13 +195,17 @@ def label_weight(pasted: Any, height: Any, width: Any, lam: Any, applied: Any, *
 
 def uniform(seed: Any, shape: Any) -> Any:
     """Uniform [0, 1) float32 samples of `shape`, a pure function of `seed`."""
-    return stateless_uniform(shape, as_seed(seed))
+    return rng.uniform(as_seed(seed), shape)
 
 
 def normal(seed: Any, shape: tuple) -> Any:
     """Standard normal float32 samples of `shape` (Box–Muller), a pure function of `seed`."""
-    u = uniform(seed, (2, *shape))
-    return ops.sqrt(-2.0 * ops.log(1.0 - u[0])) * ops.cos((2.0 * math.pi) * u[1])
+    size = 1
+    for dim in shape:  # ints, or scalar tensors for sizes unknown when tracing
+        size = size * dim
+    u = uniform(seed, (2, size))
+    z = ops.sqrt(-2.0 * ops.log(1.0 - u[0])) * ops.cos((2.0 * math.pi) * u[1])
+    return ops.reshape(z, shape)
 
 
 def draw(seed: Any, rows: int, batch_size: Any, mode: str) -> tuple[Any, Any]:

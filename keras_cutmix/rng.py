@@ -1,0 +1,215 @@
+"""keras_cutmix's own random numbers: Threefry-2x32-20 in 32-bit integer `ops`.
+
+Every random draw of the package is `uniform(seed, shape)`. Element (r, b) of
+a (rows, B) draw hashes the counter (b, r) with the seed as key through
+Threefry-2x32 with 20 rounds (Salmon et al. 2011, "Parallel random numbers:
+as easy as 1, 2, 3"; Random123's `threefry2x32_20`, the function behind
+`jax.random`), and keeps the top 24 bits of the first output word as
+k · 2**-24. The hash needs only 32-bit additions, xors and rotations, done
+here in int32 with two's-complement wrap-around (logical right shifts are an
+arithmetic shift and a mask), so it runs as ordinary integer ops everywhere.
+
+Guarantees:
+- A pure function of the seed words modulo 2**32 and of the element's index:
+  the same bits in TensorFlow eager, `tf.function`, XLA (`jit_compile=True`),
+  `tf.data`, JAX (eager or `jax.jit`) and torch. Seeds may be int32 (torch),
+  uint32 (JAX's `SeedGenerator`) or int64 (`tf.data.Dataset.random`, Keras'
+  TensorFlow `SeedGenerator`): equal words modulo 2**32 give equal draws.
+- float32 in [0, 1), each of the 2**24 values k · 2**-24 equally likely, exact
+  in float32 (no rounding anywhere).
+- Column b of a (rows, B) draw does not depend on B (B may be a dynamic
+  tensor), and a 1-D draw (n,) is row 0 of a (rows, n) draw.
+- Stateless, vectorized (no per-sample loop), XLA-safe. Not cryptographic.
+
+How it runs (the same ops, the same bits): TensorFlow graphs (tf.function,
+tf.data) call it as one nested XLA function, eager TensorFlow as one graph,
+JAX under `jax.jit`; inside XLA (TensorFlow's or JAX's) the last 16 rounds
+sit in a 2-step loop; torch runs it op by op.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+import keras
+import numpy as np
+
+from keras_cutmix._backend import backend_name, in_xla_context, ops, tensorflow_ops
+
+# Threefry-2x32 rotation constants (Random123), rounds 0–3 and 4–7 of each 8.
+ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+# Skein's key-schedule parity constant.
+PARITY = 0x1BD11BDA
+_INT32_MIN = -(2**31)
+
+
+def _as_int32_word(value: int) -> int:
+    """A Python int modulo 2**32, as the int32 with the same bits."""
+    value &= 0xFFFFFFFF
+    return value - 2**32 if value >= 2**31 else value
+
+
+def _seed_tensor(seed: Any) -> Any:
+    """A (2,) integer seed tensor from a tensor or a pair of Python ints (words of any size)."""
+    if isinstance(seed, (tuple, list)) and all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seed):
+        if len(seed) != 2:
+            raise ValueError(f"A seed must have 2 words. Received: seed={seed!r}")
+        seed = np.array([_as_int32_word(int(s)) for s in seed], "int32")
+    if not isinstance(seed, keras.KerasTensor):
+        seed = ops.convert_to_tensor(seed)
+    dtype = keras.backend.standardize_dtype(seed.dtype)
+    if dtype == "bool" or "int" not in dtype:
+        raise ValueError(f"A seed must be an integer tensor of shape (2,). Received a seed of dtype {dtype}.")
+    if len(seed.shape) != 1 or seed.shape[0] not in (2, None):
+        raise ValueError(f"A seed must have shape (2,). Received a seed of shape {tuple(seed.shape)}.")
+    return seed
+
+
+def seed_words(seed: Any) -> tuple[Any, Any]:
+    """The two words (int32 scalars) of a (2,) integer seed, modulo 2**32.
+
+    Accepts a pair of Python ints or a (2,) tensor of any integer dtype. int32
+    words are kept; wider or unsigned ones (int64, uint32, uint64) are reduced
+    modulo 2**32 and read as the int32 with the same 32 bits.
+    """
+    seed = _seed_tensor(seed)
+    dtype = keras.backend.standardize_dtype(seed.dtype)
+    if dtype in ("uint32", "int64", "uint64"):
+        # Bits 0–30 and bit 31, each exactly representable in int32: the word
+        # is low + bit31 · (−2**31), with no cast that could saturate.
+        low = ops.cast(ops.bitwise_and(seed, ops.convert_to_tensor(0x7FFFFFFF, dtype=dtype)), "int32")
+        one = ops.convert_to_tensor(1, dtype=dtype)
+        bit31 = ops.cast(ops.bitwise_and(ops.right_shift(seed, 31), one), "int32")
+        seed = low + bit31 * _INT32_MIN
+    elif dtype != "int32":
+        seed = ops.cast(seed, "int32")  # 8- and 16-bit words: sign extension keeps them modulo 2**32
+    return seed[0], seed[1]
+
+
+def _rotate_left(x: Any, r: int) -> Any:
+    """32-bit rotation of int32 words: (x << r) | (x >>> (32 − r))."""
+    return ops.bitwise_or(ops.left_shift(x, r), ops.bitwise_and(ops.right_shift(x, 32 - r), (1 << r) - 1))
+
+
+def _four_rounds(x0: Any, x1: Any, rotations: tuple[int, ...]) -> tuple[Any, Any]:
+    for r in rotations:
+        x0 = ops.add(x0, x1)
+        x1 = ops.bitwise_xor(_rotate_left(x1, r), x0)
+    return x0, x1
+
+
+def _two_blocks(i: Any, state: tuple) -> tuple:
+    """Blocks 2i + 1 and 2i + 2 of the five (4 rounds each, then a key injection)."""
+    x0, x1, ka, kb, kc = state
+    x0, x1 = _four_rounds(x0, x1, ROTATIONS[1])
+    x0, x1 = ops.add(x0, ka), ops.add(x1, ops.add(kb, ops.cast(2 * i + 2, "int32")))
+    x0, x1 = _four_rounds(x0, x1, ROTATIONS[0])
+    x0, x1 = ops.add(x0, kb), ops.add(x1, ops.add(kc, ops.cast(2 * i + 3, "int32")))
+    return x0, x1, kc, ka, kb  # the key schedule moves on by two
+
+
+def threefry2x32(key0: Any, key1: Any, x0: Any, x1: Any, rolled: bool = False) -> tuple[Any, Any]:
+    """Threefry-2x32, 20 rounds, on int32 words (the bits of uint32 words).
+
+    `key0`, `key1` are int32 scalars; the counters `x0`, `x1` are int32
+    tensors that broadcast together. Returns the two output words, int32.
+    `rolled` runs blocks 2–5 as a 2-step `fori_loop` (the same ops, the same
+    bits): under XLA the loop's output is a buffer, so the 20 rounds are not
+    fused into (and re-expanded inside) every consumer; TensorFlow's XLA
+    takes exponential time to compile them inside an argmax otherwise.
+    """
+    ks = (key0, key1, ops.bitwise_xor(ops.bitwise_xor(key0, key1), PARITY))
+    x0, x1 = ops.add(x0, ks[0]), ops.add(x1, ks[1])
+    x0, x1 = _four_rounds(x0, x1, ROTATIONS[0])  # the first round broadcasts x0 and x1 to one shape
+    state = (ops.add(x0, ks[1]), ops.add(x1, ops.add(ks[2], 1)), ks[2], ks[0], ks[1])
+    if rolled:
+        state = ops.fori_loop(0, 2, _two_blocks, state)
+    else:
+        for i in range(2):
+            state = _two_blocks(i, state)
+    return state[0], state[1]
+
+
+def _check_shape(shape: Sequence[Any]) -> tuple:
+    if not isinstance(shape, (tuple, list)) or len(shape) not in (1, 2):
+        raise ValueError(f"`shape` must be (n,) or (rows, batch); received {shape!r}.")
+    return tuple(shape)
+
+
+def _draw_2d(seed: Any, rows: Any, batch: Any, rolled: bool, as_uniform: bool) -> Any:
+    """Element (r, b): the first Threefry word of counter (b, r), or its uniform."""
+    key0, key1 = seed_words(seed)
+    columns = ops.expand_dims(ops.arange(batch, dtype="int32"), 0)  # (1, B): x0 = b
+    row_ids = ops.expand_dims(ops.arange(rows, dtype="int32"), 1)  # (rows, 1): x1 = r
+    word, _ = threefry2x32(key0, key1, columns, row_ids, rolled=rolled)
+    if not as_uniform:
+        return word
+    top = ops.bitwise_and(ops.right_shift(word, 8), 0xFFFFFF)  # the top 24 bits, logically shifted
+    return ops.multiply(ops.cast(top, "float32"), 2.0**-24)
+
+
+@functools.lru_cache(maxsize=None)
+def _tensorflow_function(as_uniform: bool, jit_compile: bool) -> Callable:
+    """`_draw_2d` as one TensorFlow function call (one XLA op with `jit_compile`).
+
+    Run op by op, its ~160 tiny integer ops cost far more than the hashing
+    itself (eagerly, and in graphs that TensorFlow runs op by op, tf.data
+    included). Inside XLA it is inlined instead (see `bits`).
+    """
+    import tensorflow as tf
+
+    def run(seed, rows, batch):
+        with tensorflow_ops():
+            return _draw_2d(seed, rows, batch, rolled=False, as_uniform=as_uniform)
+
+    return tf.function(run, jit_compile=jit_compile, autograph=False)
+
+
+@functools.lru_cache(maxsize=None)
+def _jax_function(as_uniform: bool) -> Callable:
+    """`_draw_2d` under `jax.jit`: one dispatch when eager, inlined when already tracing."""
+    import jax
+
+    return jax.jit(functools.partial(_draw_2d, rolled=True, as_uniform=as_uniform), static_argnums=(1, 2))
+
+
+def _executing_eagerly_in_tensorflow() -> bool:
+    import tensorflow as tf
+
+    return tf.executing_eagerly()
+
+
+def _draw(seed: Any, shape: Sequence[Any], as_uniform: bool) -> Any:
+    shape = _check_shape(shape)
+    if len(shape) == 1:
+        return _draw(seed, (1, shape[0]), as_uniform)[0]
+    seed = _seed_tensor(seed)
+    rows, batch = shape
+    backend = backend_name()
+    if backend == "jax" and all(isinstance(n, (int, np.integer)) for n in shape):
+        return _jax_function(as_uniform)(seed, int(rows), int(batch))
+    if backend == "tensorflow":
+        if in_xla_context():
+            # Inlined, with the rounds in a loop: fused into a consumer (an
+            # argmax), 20 unrolled rounds take TensorFlow's XLA exponential time.
+            return _draw_2d(seed, rows, batch, rolled=True, as_uniform=as_uniform)
+        # In graphs one XLA op (compiled once per shape); eagerly a plain graph (no compile per shape).
+        jit = not _executing_eagerly_in_tensorflow()
+        return _tensorflow_function(as_uniform, jit)(seed, ops.cast(rows, "int32"), ops.cast(batch, "int32"))
+    return _draw_2d(seed, rows, batch, rolled=backend == "jax", as_uniform=as_uniform)
+
+
+def bits(seed: Any, shape: Sequence[Any]) -> Any:
+    """32 random bits per element, as int32 (the bits of the uint32 word).
+
+    Element (r, b) of a (rows, B) draw is the first output word of
+    Threefry-2x32-20 with key = the seed words and counter = (b, r); element
+    i of an (n,) draw is element (0, i). Either size may be a tensor.
+    """
+    return _draw(seed, shape, as_uniform=False)
+
+
+def uniform(seed: Any, shape: Sequence[Any]) -> Any:
+    """float32 uniforms in [0, 1) on the grid k · 2**-24: the top 24 of `bits`."""
+    return _draw(seed, shape, as_uniform=True)

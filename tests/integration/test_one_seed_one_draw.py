@@ -1,0 +1,410 @@
+"""One seed, one draw: the same augmentation on every execution path and every backend.
+
+`collect(backend)` computes, on each path the backend has (TensorFlow: eager,
+tf.function, XLA, tf.data; JAX: eager, jax.jit, tf.data; torch: eager,
+tf.data), the uniforms, the outputs of the four methods and of the CutMix
+layer's seed stream for α = 1, and the draws (λ, boxes, partners, coins,
+switch decisions) for α ≠ 1. Within a backend the tests compare its paths in
+this process; across backends the tensorflow leg runs this file as a script
+once per backend (KERAS_BACKEND set before Keras is imported) and compares
+their JSON.
+
+What holds (docs/reproducibility.md):
+- uniforms, partners, coins, switch decisions and box centres: bit-identical
+  everywhere;
+- α = 1 (λ = u, no transcendental function): λ, boxes, images and labels
+  bit-identical everywhere;
+- α ≠ 1: λ comes out of log/cos/sigmoid, whose float32 rounding differs
+  between TensorFlow's kernels (eager, Grappler-rewritten graphs, XLA), JAX
+  and torch in the last bits; a box side moves only when H·√(1 − λ) + ½ is
+  that close to an integer. The measured rate is bounded below.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TESTS = ROOT / "tests"
+
+B, H, W = 8, 12, 12  # the outputs: images i + 1, class ids i, B classes
+SEEDS = [(0, 0), (5, 16), (2**31 - 1, -7), (-123456789, 99)]
+PROBABILITY = 0.7
+METHODS = {
+    "cutmix batch": ("cutmix", dict(mode="batch", probability=PROBABILITY)),
+    "cutmix sample": ("cutmix", dict(mode="sample", probability=PROBABILITY)),
+    "mixup": ("mixup", dict(mode="sample", probability=PROBABILITY)),
+    "cutout": ("cutout", dict(mode="sample", probability=PROBABILITY)),
+    "cutmix_or_mixup": ("cutmix_or_mixup", dict(mode="sample", probability=PROBABILITY, mixup_alpha=1.0)),
+}
+LAYER_CALLS = 3
+# α ≠ 1: per-sample draws of λ and boxes, on images of these sides.
+OTHER_ALPHAS = (0.4, 2.0)
+RATE_SIDES = (32, 224)
+RATE_BATCH = 4096
+RATE_SEEDS = [(11, 0), (11, 1)]
+# Bounds for α ≠ 1, against TensorFlow eager. Measured over 524 288 draws per
+# (α, H) in {0.4, 2.0} × {32, 224} (docs/reproducibility.md): λ differs by at
+# most 6.6e-7 (100 ulps near 0 or 1), and a box changes in at most 13 draws
+# (2.5e-5, at H = 224); a different draw would change nearly every box.
+LAMBDA_ROUNDING_BOUND = 4e-6
+BOX_CHANGE_BOUND = 1e-3
+
+
+# ---------------------------------------------------------------------------
+# Collecting the draws (in this process or in a subprocess for one backend)
+
+
+def _encode(x) -> dict:
+    """An array as exact integers: float32 as their bits."""
+    a = np.asarray(x)
+    if a.dtype == np.float32:
+        a = a.view(np.uint32)
+    return {"shape": list(a.shape), "dtype": str(np.asarray(x).dtype), "data": a.astype(np.int64).ravel().tolist()}
+
+
+def decode(d: dict) -> np.ndarray:
+    return np.asarray(d["data"], dtype=np.int64).reshape(d["shape"])
+
+
+def _inputs():
+    from helpers import source_images
+
+    return source_images(B, H, W, channels=1, dtype="float32"), np.arange(B, dtype="int32")
+
+
+def _paths(backend: str) -> dict:
+    """name → run(fn, *numpy args): fn called on that path, results as NumPy arrays.
+
+    `fn` takes backend tensors (images, labels, seed) and returns a tuple of tensors.
+    """
+    import keras
+    import tensorflow as tf
+
+    from helpers import to_numpy
+    from keras_cutmix._backend import tensorflow_ops
+
+    def numpy(out):
+        return tuple(to_numpy(o) for o in out)
+
+    def tf_data(fn, *args):
+        def graph_fn(*tensors):
+            if backend == "tensorflow":
+                return fn(*tensors)
+            with tensorflow_ops():  # what the package does for tf.data under JAX/torch
+                return fn(*tensors)
+
+        # int64 seeds, as tf.data.Dataset.random and Dataset.enumerate make them.
+        args = [np.asarray(a).astype("int64") if np.asarray(a).dtype.kind == "i" and np.asarray(a).shape == (2,) else a
+                for a in args]
+        ds = tf.data.Dataset.from_tensors(tuple(args)).map(graph_fn)
+        return numpy(next(iter(ds)))
+
+    def eager(fn, *args):
+        return numpy(fn(*(keras.ops.convert_to_tensor(a) for a in args)))
+
+    paths = {"eager": eager}
+    if backend == "tensorflow":
+        def compiled(jit):
+            cache = {}
+
+            def run(fn, *args):
+                if fn not in cache:
+                    cache[fn] = tf.function(fn, jit_compile=jit)
+                return numpy(cache[fn](*(tf.constant(a) for a in args)))
+
+            return run
+
+        paths["tf.function"] = compiled(False)
+        paths["xla"] = compiled(True)
+    if backend == "jax":
+        import jax
+
+        jitted = {}
+
+        def jit(fn, *args):
+            if fn not in jitted:
+                jitted[fn] = jax.jit(fn)
+            return numpy(jitted[fn](*(keras.ops.convert_to_tensor(a) for a in args)))
+
+        paths["jax.jit"] = jit
+    paths["tf.data"] = tf_data
+    return paths
+
+
+def _method(name: str, alpha: float):
+    import keras_cutmix
+
+    function, options = METHODS[name]
+    options = dict(options)
+    if function == "cutmix_or_mixup":
+        options["cutmix_alpha"] = alpha
+    elif function != "cutout":  # Cutout has no λ
+        options["alpha"] = alpha
+
+    def run(images, labels, seed):
+        return getattr(keras_cutmix, function)(images, labels, seed=seed, num_classes=B, **options)
+
+    return run
+
+
+def _options(name: str, alpha: float, other_alpha: float | None = None):
+    from keras_cutmix import core
+
+    classes = {"cutmix": core.CutMixOptions, "mixup": core.MixUpOptions, "cutout": core.CutoutOptions,
+               "cutmix_or_mixup": core.CutMixOrMixUpOptions}
+    function, options = METHODS[name]
+    options = dict(options, num_classes=B)
+    if function == "cutmix_or_mixup":
+        options.update(cutmix_alpha=alpha, mixup_alpha=other_alpha or options["mixup_alpha"])
+    elif function != "cutout":
+        options["alpha"] = alpha
+    return classes[function](**options)
+
+
+def _sampler(options, batch: int, side: int):
+    def run(images, labels, seed):  # images/labels unused: the same call signature on every path
+        return tuple(options.sample(seed, batch, side, side, options.probability))
+
+    return run
+
+
+def _uniforms(images, labels, seed):
+    from keras_cutmix import rng
+
+    return (rng.bits(seed, (5, 7)), rng.uniform(seed, (3, 2 * B)))
+
+
+def _layer_stream(backend: str, path: str):
+    """LAYER_CALLS calls of one CutMix(seed=7) layer on `path`: its seed stream."""
+    import keras
+    import tensorflow as tf
+
+    import keras_cutmix
+    from helpers import to_numpy
+
+    images, labels = _inputs()
+    layer = keras_cutmix.CutMix(seed=7, num_classes=B, mode="sample", probability=PROBABILITY)
+    outs = []
+    if path == "tf.data":
+        ds = tf.data.Dataset.from_tensors((images, labels)).repeat(LAYER_CALLS).map(layer)
+        return [tuple(np.asarray(t) for t in out) for out in ds]
+    if path == "eager":
+        x, y = keras.ops.convert_to_tensor(images), keras.ops.convert_to_tensor(labels)
+        call = lambda: layer(x, y)  # noqa: E731
+    elif path in ("tf.function", "xla"):
+        x, y = tf.constant(images), tf.constant(labels)
+        function = tf.function(lambda a, b: layer(a, b), jit_compile=path == "xla")
+        call = lambda: function(x, y)  # noqa: E731
+    elif path == "jax.jit":
+        import jax
+
+        state = [v.value for v in layer.non_trainable_variables]
+        step = jax.jit(lambda s, a, b: layer.stateless_call([], s, a, b, training=True))
+        holder = {"state": state}
+
+        def call():
+            out, holder["state"] = step(holder["state"], images, labels)
+            return out
+    else:
+        raise ValueError(path)
+    for _ in range(LAYER_CALLS):
+        outs.append(tuple(to_numpy(t) for t in call()))
+    return outs
+
+
+def collect(backend: str, paths: tuple | None = None) -> dict:
+    """Every draw this test compares, per path, as JSON-ready exact integers."""
+    import keras
+
+    assert keras.backend.backend() == backend, (keras.backend.backend(), backend)
+    images, labels = _inputs()
+    # One function object per computation, so each path traces or compiles it once.
+    exact = {"uniforms": _uniforms}
+    for name in METHODS:
+        exact[f"alpha=1 {name}"] = _method(name, 1.0)
+        exact[f"params alpha=1 {name}"] = _sampler(_options(name, 1.0), 64, 32)
+    rates = {}
+    for alpha in OTHER_ALPHAS:
+        for side in RATE_SIDES:
+            rates[f"cutmix {alpha} {side}"] = _sampler(_options("cutmix sample", alpha), RATE_BATCH, side)
+        # CutMixOrMixUp with both λs from Gamma draws (MixUp's α the other one).
+        other = OTHER_ALPHAS[0] + OTHER_ALPHAS[1] - alpha
+        rates[f"cutmix_or_mixup {alpha}"] = _sampler(_options("cutmix_or_mixup", alpha, other_alpha=other), 1024, 32)
+    result = {"backend": backend, "paths": {}}
+    for path, run in _paths(backend).items():
+        if paths is not None and path not in paths:
+            continue
+        out = {"exact": {}, "alpha!=1": {}}
+        for seed in SEEDS:
+            seed_array = (np.array(seed, np.int64) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+            for name, fn in exact.items():
+                out["exact"][f"{name} {seed}"] = [_encode(t) for t in run(fn, images, labels, seed_array)]
+        for name, fn in rates.items():
+            for seed in RATE_SEEDS[: 1 if name.startswith("cutmix_or_mixup") else None]:
+                out["alpha!=1"][f"{name} {seed}"] = [_encode(t) for t in run(fn, images, labels, np.array(seed, "int32"))]
+        out["layer"] = [[_encode(t) for t in call] for call in _layer_stream(backend, path)]
+        result["paths"][path] = out
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Comparing
+
+
+FIELDS = ("partner", "lam", "applied", "top", "bottom", "left", "right", "partner_weight", "blend")
+EXACT_FIELDS = ("partner", "applied")  # pure functions of the uniforms, whatever α
+BLENDED = ("alpha=1 mixup", "alpha=1 cutmix_or_mixup")
+BOX = slice(3, 7)
+
+
+def assert_same_exact_draws(a: dict, b: dict, where: str) -> None:
+    """α = 1 everything, and for α ≠ 1 what does not go through λ, bit for bit."""
+    assert a["exact"].keys() == b["exact"].keys()
+    for key, value in a["exact"].items():
+        other = b["exact"][key]
+        if key.startswith(BLENDED):
+            # MixUp's pixels x·(1 − w) + x[π]·w: XLA may fuse the multiply-add (one
+            # rounding instead of two), so a blended pixel may move by 1 ulp.
+            assert np.abs(decode(value[0]) - decode(other[0])).max() <= 1, f"{where}: {key} images differ"
+            value, other = value[1:], other[1:]
+        assert value == other, f"{where}: {key} differ"
+    assert a["layer"] == b["layer"], f"{where}: the CutMix layer's stream differs"
+    for key, fields in a["alpha!=1"].items():
+        other = b["alpha!=1"][key]
+        for name in EXACT_FIELDS:
+            i = FIELDS.index(name)
+            assert fields[i] == other[i], f"{where}: {key} {name} differ"
+        if key.startswith("cutmix_or_mixup"):  # the switch: MixUp where blend > 0
+            blend = FIELDS.index("blend")
+            np.testing.assert_array_equal(decode(fields[blend]) > 0, decode(other[blend]) > 0, err_msg=where)
+
+
+def differences(a: dict, b: dict) -> dict:
+    """For α ≠ 1: how many λ and boxes differ, and the largest λ difference in ulps."""
+    counts = {"draws": 0, "lam": 0, "box": 0, "max_ulps": 0, "max_abs": 0.0}
+    for key, fields in a["alpha!=1"].items():
+        if not key.startswith("cutmix "):
+            continue
+        other = b["alpha!=1"][key]
+        lam_a, lam_b = decode(fields[1]), decode(other[1])  # float32 bits, positive floats: ordered as ints
+        boxes_a = np.stack([decode(f) for f in fields[BOX]])
+        boxes_b = np.stack([decode(f) for f in other[BOX]])
+        counts["draws"] += lam_a.size
+        counts["lam"] += int((lam_a != lam_b).sum())
+        counts["box"] += int((boxes_a != boxes_b).any(axis=0).sum())
+        counts["max_ulps"] = max(counts["max_ulps"], int(np.abs(lam_a - lam_b).max()))
+        as_float = lambda bits: bits.astype(np.uint32).view(np.float32).astype(np.float64)  # noqa: E731
+        counts["max_abs"] = max(counts["max_abs"], float(np.abs(as_float(lam_a) - as_float(lam_b)).max()))
+    return counts
+
+
+# ---------------------------------------------------------------------------
+# Within this backend: every path against eager
+
+
+@pytest.fixture(scope="module")
+def here():
+    import keras
+
+    return collect(keras.backend.backend())
+
+
+def test_every_path_of_this_backend_draws_the_same(here):
+    paths = here["paths"]
+    assert len(paths) >= 2
+    for path, draws in paths.items():
+        assert_same_exact_draws(paths["eager"], draws, f"{here['backend']} {path} vs eager")
+
+
+def test_other_alphas_differ_between_paths_only_by_float_rounding(here):
+    paths = here["paths"]
+    for path, draws in paths.items():
+        d = differences(paths["eager"], draws)
+        assert d["draws"] == len(OTHER_ALPHAS) * len(RATE_SIDES) * len(RATE_SEEDS) * RATE_BATCH
+        assert d["box"] <= BOX_CHANGE_BOUND * d["draws"], (path, d)
+        assert d["max_abs"] <= LAMBDA_ROUNDING_BOUND, (path, d)
+
+
+def test_the_compared_draws_are_real_mixes(here):
+    """Exact labels, some samples mixed and some not (probability 0.7), MixUp and CutMix both chosen."""
+    from helpers import recovered_fractions
+
+    as_float = lambda d: decode(d).astype(np.uint32).view(np.float32)  # noqa: E731
+    draws = here["paths"]["eager"]
+    mixed = untouched = 0
+    for seed in SEEDS:
+        for name in ("cutmix batch", "cutmix sample"):
+            images, labels = (as_float(d) for d in draws["exact"][f"alpha=1 {name} {seed}"])
+            fractions = recovered_fractions(images, B)
+            np.testing.assert_allclose(labels, fractions, atol=1e-6)
+            mixed += int((fractions.max(axis=1) < 1).sum())
+            untouched += int((fractions.max(axis=1) == 1).sum())
+        for name in ("mixup", "cutmix_or_mixup"):
+            labels = as_float(draws["exact"][f"alpha=1 {name} {seed}"][1])
+            np.testing.assert_allclose(labels.sum(axis=1), 1.0, atol=1e-6)
+    assert mixed > 0 and untouched > 0
+    switch = decode(draws["alpha!=1"][f"cutmix_or_mixup {OTHER_ALPHAS[0]} {RATE_SEEDS[0]}"][FIELDS.index("blend")]) > 0
+    assert 0.3 < switch.mean() < 0.7, "switch_probability 0.5: both branches drawn"
+
+
+# ---------------------------------------------------------------------------
+# Across backends: this file as a script, once per backend
+
+
+def run_backend(backend: str, output: pathlib.Path) -> dict:
+    path = os.pathsep.join(filter(None, [str(ROOT), str(TESTS), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=path, JAX_PLATFORMS="cpu")
+    proc = subprocess.run([sys.executable, __file__, backend, str(output)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return json.loads(output.read_text())
+
+
+@pytest.fixture(scope="module")
+def everywhere(tmp_path_factory):
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip(f"across backends: runs once, in the tensorflow leg of the suite (this is {keras.backend.backend()})")
+    folder = tmp_path_factory.mktemp("draws")
+    # TensorFlow in a fresh process too (not this one's `here`): no state of other tests carried over.
+    return {backend: run_backend(backend, folder / f"{backend}.json") for backend in ("tensorflow", "jax", "torch")}
+
+
+def test_every_backend_and_path_draws_the_same(everywhere):
+    reference = everywhere["tensorflow"]["paths"]["eager"]
+    names = []
+    for backend, result in everywhere.items():
+        assert result["backend"] == backend
+        for path, draws in result["paths"].items():
+            assert_same_exact_draws(reference, draws, f"{backend} {path} vs tensorflow eager")
+            names.append(f"{backend} {path}")
+    assert names == ["tensorflow eager", "tensorflow tf.function", "tensorflow xla", "tensorflow tf.data",
+                     "jax eager", "jax jax.jit", "jax tf.data", "torch eager", "torch tf.data"]
+
+
+def test_other_alphas_differ_across_backends_only_by_float_rounding(everywhere):
+    reference = everywhere["tensorflow"]["paths"]["eager"]
+    report = {}
+    for backend, result in everywhere.items():
+        for path, draws in result["paths"].items():
+            d = differences(reference, draws)
+            report[f"{backend} {path}"] = d
+            assert d["box"] <= BOX_CHANGE_BOUND * d["draws"], (backend, path, d)
+            assert d["max_abs"] <= LAMBDA_ROUNDING_BOUND, (backend, path, d)
+    print("\nα ≠ 1 against tensorflow eager:", json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    import keras  # noqa: F401  (before tensorflow: the torch backend needs that order)
+
+    result = collect(sys.argv[1])
+    pathlib.Path(sys.argv[2]).write_text(json.dumps(result))
