@@ -1,4 +1,4 @@
-"""`MixingScheduler`: change the chance of mixing during `fit`.
+"""`MixingScheduler`: change the chance of mixing during `fit`, and log it.
 
 Probability lives in a variable of each layer (and of `CutMixModel`), read
 inside the compiled step or the tf.data graph, so a schedule takes effect at
@@ -16,7 +16,28 @@ from keras_cutmix import validation
 # The key of the probability in `fit`'s logs (History, progress bar).
 PROBABILITY_LOG = "mixing_probability"
 
-class MixingScheduler(keras.callbacks.Callback):
+
+class LogProbability(keras.callbacks.Callback):
+    """Put the target's probability in `fit`'s logs, as `"mixing_probability"` (CutMixModel adds one)."""
+
+    def __init__(self, target: Any) -> None:
+        super().__init__()
+        self.target = target
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._log(logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._log(logs)
+
+    def _log(self, logs: dict | None) -> None:
+        # Python-side, after each batch (the progress bar) and epoch (History),
+        # as Keras logs the learning rate; nothing is added to the compiled step.
+        if logs is not None:
+            logs[PROBABILITY_LOG] = self.target.probability
+
+
+class MixingScheduler(LogProbability):
     """Schedule the `probability` of a mixing layer or `CutMixModel`.
 
     The paper's "scheduled CutMix" raises the probability linearly during
@@ -32,9 +53,6 @@ class MixingScheduler(keras.callbacks.Callback):
     Args:
         target: a layer of the package (CutMix, MixUp, Cutout, CutMixOrMixUp, ...)
             or a `CutMixModel`: anything with `set_probability` and `probability`.
-
-    The probability is logged as `"mixing_probability"` after each batch and epoch
-    (progress bar, History).
         start: the probability at the first epoch (or step) of the ramp.
         end: the probability at the end of the ramp; defaults to the
             target's probability when the scheduler is made.
@@ -45,6 +63,9 @@ class MixingScheduler(keras.callbacks.Callback):
             before each batch.
         off_epoch: from this epoch (0-based) on, probability is 0.
         schedule: a function epoch → probability that replaces the ramp.
+
+    The probability is logged as `"mixing_probability"` after each batch and
+    epoch (progress bar, History).
     """
 
     def __init__(
@@ -58,10 +79,9 @@ class MixingScheduler(keras.callbacks.Callback):
         off_epoch: int | None = None,
         schedule: Callable[[int], float] | None = None,
     ) -> None:
-        super().__init__()
         if not hasattr(target, "set_probability"):
             raise ValueError(f"`target` must be a keras_cutmix layer or CutMixModel; received {type(target).__name__}.")
-        self.target = target
+        super().__init__(target)
         self.start = validation.check_number("start", start, low=0.0, high=1.0)
         self.end = validation.check_number("end", target.probability if end is None else end, low=0.0, high=1.0)
         if ramp_epochs < 0 or (ramp_steps is not None and ramp_steps < 1):
@@ -103,11 +123,3 @@ class MixingScheduler(keras.callbacks.Callback):
         if self.ramp_steps is not None:
             self._apply(self.probability_at(self._epoch, self._step))
         self._step += 1
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if logs is not None:  # shown by the progress bar, as Keras shows the learning rate
-            logs[PROBABILITY_LOG] = self.target.probability
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if logs is not None:  # recorded in History
-            logs[PROBABILITY_LOG] = self.target.probability

@@ -21,7 +21,7 @@ import keras
 
 from keras_cutmix import inputs, validation
 from keras_cutmix._backend import compile_config, in_symbolic_scope, ops
-from keras_cutmix.callbacks import PROBABILITY_LOG
+from keras_cutmix.callbacks import LogProbability
 from keras_cutmix.labels import mix_labels, prepare_labels
 from keras_cutmix.layers import CutMix, MixLayer
 from keras_cutmix.methods import CutMixOptions
@@ -242,6 +242,7 @@ class CutMixModel(keras.Model):
         x, y = _as_tuples(x, y)
         if "validation_data" in kwargs:
             kwargs["validation_data"] = _as_tuples(kwargs["validation_data"], None)[0]
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), LogProbability(self)]
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
@@ -295,12 +296,7 @@ class CutMixModel(keras.Model):
             params = self.options.sample(seed, ops.shape(x)[0], height, width, probability)
             y = self.options.transform_labels(y, params)
             x = {_PACKED: x, "seed": seed, "probability": probability}
-        result = super().train_step(*state, (x, y, sample_weight))
-        logged = {PROBABILITY_LOG: probability}
-        if state:  # JAX: (logs, state)
-            logs, new_state = result
-            return {**logs, **logged}, new_state
-        return {**result, **logged}
+        return super().train_step(*state, (x, y, sample_weight))
 
     def _dense(self, y: Any) -> Any:
         """Class ids → one-hot (no smoothing): what evaluate and the metrics compare to."""

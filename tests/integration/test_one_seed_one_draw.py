@@ -156,7 +156,7 @@ def _method(name: str, alpha: float):
 
 
 def _options(name: str, alpha: float, other_alpha: float | None = None):
-    from keras_cutmix import core
+    from keras_cutmix import methods as core
 
     classes = {"cutmix": core.CutMixOptions, "mixup": core.MixUpOptions, "cutout": core.CutoutOptions,
                "cutmix_or_mixup": core.CutMixOrMixUpOptions}
