@@ -84,7 +84,7 @@ def no_automatic_dependency_tracking(method: F) -> F:
         from keras.src.utils.tracking import no_automatic_dependency_tracking as keras_decorator
     except ImportError as error:
         raise _private_keras("keras.src.utils.tracking.no_automatic_dependency_tracking", error) from error
-    return keras_decorator(method)  # type: ignore[no-any-return]
+    return keras_decorator(method)
 
 
 def compile_config(model: Any) -> dict:

@@ -96,7 +96,10 @@ def clip_partner_boxes(x1, y1, x2, y2, top, bottom, left, right):
     return ops.maximum(x1, left), ops.maximum(y1, top), ops.minimum(x2, right), ops.minimum(y2, bottom)
 
 
-def _restore_unchanged(raw: Any, old: tuple, new: tuple, bounding_box_format: str, height: Any, width: Any) -> Any:
+Corners = tuple[Any, Any, Any, Any]  # x1, y1, x2, y2
+
+
+def _restore_unchanged(raw: Any, old: Corners, new: Corners, bounding_box_format: str, height: Any, width: Any) -> Any:
     """`new` in the box format, but the untouched input bits where nothing moved."""
     moved = ops.any(ops.stack([ops.not_equal(a, b) for a, b in zip(old, new)], axis=-1), axis=-1)
     converted = ops.cast(from_xyxy(*new, bounding_box_format, height, width), raw.dtype)
@@ -207,7 +210,7 @@ def _mix(bounding_boxes, partner, paste_box, height, width, bounding_box_format,
     base_boxes = _restore_unchanged(raw, xyxy, cut, bounding_box_format, height, width)
 
     p_raw = ops.take(raw, partner, axis=0)
-    p_xyxy = tuple(ops.take(v, partner, axis=0) for v in xyxy)
+    p_xyxy: Corners = tuple(ops.take(v, partner, axis=0) for v in xyxy)
     p_valid = ops.take(valid, partner, axis=0)
     clipped = clip_partner_boxes(*p_xyxy, *paste)
     inside = area(*clipped)

@@ -91,13 +91,13 @@ def split_passthrough(element: dict) -> tuple[dict, dict]:
     return mixed, {key: value for key, value in element.items() if key not in names}
 
 
-def spatial_dims(images: Any, data_format: str) -> tuple[Any, Any, Any]:
+def spatial_dims(images: Any, data_format: str | None) -> tuple[Any, Any, Any]:
     """(batch, height, width) of a rank-4 batch; dynamic sizes as tensors."""
     height, width = spatial_size(images, data_format)
     return ops.shape(images)[0], height, width
 
 
-def spatial_size(target: Any, data_format: str) -> tuple[Any, Any]:
+def spatial_size(target: Any, data_format: str | None) -> tuple[Any, Any]:
     """(height, width) of images (B, H, W, C) / (B, C, H, W) or masks (B, H, W)."""
     shape = ops.shape(target)
     if len(target.shape) == 3:

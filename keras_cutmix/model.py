@@ -34,9 +34,9 @@ def split_at_layer(model: keras.Model, name: str) -> tuple[keras.Model, keras.Mo
     """(head, tail) functional models with tail(head(x)) == model(x), sharing weights."""
     try:
         layer = model.get_layer(name)
-    except ValueError as error:
+    except ValueError as missing:
         names = [layer.name for layer in model.layers]
-        raise ValueError(f"`feature_layer={name!r}` is not a layer of the model; its layers are {names}.") from error
+        raise ValueError(f"`feature_layer={name!r}` is not a layer of the model; its layers are {names}.") from missing
     # A layer can have several call nodes (a rebuilt or reloaded Sequential
     # keeps stale ones): use the one on the model's current graph.
     error: Exception | None = None
@@ -51,8 +51,8 @@ def split_at_layer(model: keras.Model, name: str) -> tuple[keras.Model, keras.Mo
             head = keras.Model(model.inputs, features, name=f"{model.name}_head")
             tail = keras.Model(features, model.outputs, name=f"{model.name}_tail")
             break
-        except (AttributeError, ValueError) as e:
-            error = e
+        except (AttributeError, ValueError) as failure:
+            error = failure
     else:
         raise ValueError(
             f"`feature_layer={name!r}` needs a functional or Sequential model built on `keras.Input`, "
@@ -323,10 +323,10 @@ class CutMixModel(keras.Model):
     # Losses and metrics always see dense labels (mixed ones in training, plain
     # one-hot in evaluate and in Keras' symbolic build, which picks the metric
     # variants from the first labels it sees), so one categorical loss serves.
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):  # type: ignore[no-untyped-def]
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None, training: bool = True) -> Any:
         return super().compute_loss(x=x, y=self._dense(y), y_pred=y_pred, sample_weight=sample_weight, training=training)
 
-    def compute_metrics(self, x, y, y_pred, sample_weight=None):  # type: ignore[no-untyped-def]
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         return super().compute_metrics(x, self._dense(y), y_pred, sample_weight=sample_weight)
 
     def compile(self, optimizer: Any = None, loss: Any = None, metrics: Any = None, **kwargs: Any) -> None:
@@ -463,7 +463,7 @@ def dense_twins(spec: Any, twins: dict) -> tuple[Any, list[str]]:
 def _twin_object(item: Any, twin_class: type) -> Any:
     """The categorical twin of a sparse loss or metric object, with the same settings and name."""
     config = item.get_config()
-    accepted = inspect.signature(twin_class.__init__).parameters
+    accepted = inspect.signature(twin_class).parameters
     kept = {key: value for key, value in config.items() if key in accepted}
     if "ignore_class" in config and config["ignore_class"] is not None:
         raise ValueError(

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import keras
@@ -242,7 +243,7 @@ def _check_not_a_batch_without_channels(data: dict, options: MixOptions) -> None
         )
 
 
-def _check_layout(images: Any, data_format: str) -> None:
+def _check_layout(images: Any, data_format: str | None) -> None:
     """Catch images in the other data format, where that is unambiguous.
 
     Conservative, static shapes only, never for shapes a real image in the
@@ -298,7 +299,7 @@ def _check_bounding_box_batch(bounding_boxes: Any, batch: Any) -> None:
         )
 
 
-def _check_segmentation_masks(images: Any, masks: Any, data_format: str) -> None:
+def _check_segmentation_masks(images: Any, masks: Any, data_format: str | None) -> None:
     rank = len(images.shape)
     channels_first = data_format == "channels_first"
     hw = images.shape[-2:] if channels_first else images.shape[-3:-1]
@@ -450,5 +451,5 @@ def assert_same_batch(data: dict, keys: tuple) -> dict:
     out = dict(data)
     for key in keys:
         if key in data:
-            out[key] = inputs.map_tensors(lambda tensor, key=key: checked(key, tensor), data[key])
+            out[key] = inputs.map_tensors(functools.partial(checked, key), data[key])
     return out

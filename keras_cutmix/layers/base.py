@@ -46,7 +46,7 @@ class MixLayer(keras.layers.Layer):
         parameters = cls.options_class.signature_parameters()
         parameters.append(inspect.Parameter("seed", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="int | None"))
         parameters.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
-        cls.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        cls.__signature__ = inspect.Signature(parameters)
 
     def __init__(self, *, seed: int | None = None, **kwargs: Any) -> None:
         names = self.options_class.option_names()

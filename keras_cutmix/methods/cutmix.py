@@ -66,13 +66,14 @@ class CutMixOptions(MixOptions):
         return paste_box(masks, params, self.data_format)
 
     def transform_bounding_boxes(self, boxes: dict, params: MixParams, height: Any, width: Any) -> dict:
+        assert self.bounding_box_format is not None  # check_targets asked for it
         return bounding_boxes.mix_bounding_boxes(
             boxes, params.partner, params.top, params.bottom, params.left, params.right, height, width,
             bounding_box_format=self.bounding_box_format, min_visibility=self.min_visibility,
         )
 
 
-def paste_box(target: Any, params: MixParams, data_format: str, source: Any = None) -> Any:
+def paste_box(target: Any, params: MixParams, data_format: str | None, source: Any = None) -> Any:
     """`target` (images, masks or features) with each sample's box from its partner in `source`.
 
     `source` defaults to `target`.
