@@ -7,9 +7,11 @@ FGSM attack, and a CAM localization score (see below). Prints a table, writes
 results/results.json, results/table.md and the pictures:
 
     results/samples_<method>.png   a mixed batch per method, classes and exact label weights on each tile
-    results/curves.png             training curves of all methods
+    results/curves.png             training curves of all methods (mean ± std bands with several seeds)
     results/cam.png                class activation maps of the same two-class test images under each method
-    results/fgsm.png               FGSM accuracy versus ε
+    results/fgsm.png               FGSM accuracy versus ε (error bars with several seeds)
+    results/errors.png             top-1 error per method (mean ± std and each seed, with several seeds)
+    results/differences.png        with several seeds: paired differences to --reference, 95% t intervals
 
     python examples/fit_compare.py                                  # the `make demo` run (Fashion-MNIST, offline)
     python examples/fit_compare.py --seeds 0,1,2 --record docs/results/NAME.json   # mean ± std over seeds, paired Δ with 95% CI
