@@ -158,7 +158,7 @@ def write_plots(
         written.append(os.path.join(os.fspath(directory), f"{prefix}{name}.png"))
         return written[-1]
 
-    lead = f"{title}: " if title else ""
+    lead = f"{title}\n" if title else ""  # its own line: the narrow plots would clip a long title
     n = max(len(seeds_of(record, m)) for m in methods)
     visualize.plot_metric_bars(
         {m: values_of(record, m, "top1_error") for m in methods}, path("errors"),
