@@ -94,10 +94,18 @@ METHODS = {
     "cutmix_complete": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5, "label_mode": "complete"}),
     "cutmix_uncorrected": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5, "correct_lambda": False}),
     "cutmix_or_mixup": (keras_cutmix.CutMixOrMixUp, {"cutmix_alpha": 1.0, "mixup_alpha": 1.0, "switch_probability": 0.5}),
+    # Scheduled CutMix (paper Table 8): the probability ramps linearly over
+    # training, from SCHEDULED_PROBABILITY[0] at the first step to [1] at the
+    # last (CutMixModel + MixingScheduler); always in the model.
+    "cutmix_scheduled": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.0}),
     # Feature-level CutMix (CutMixModel(feature_layer=...)); always in the model.
     "cutmix_feature": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5}),
 }
 FEATURE_LAYER = "stage1_block1_out"  # small_resnet's first stage output
+# The paper's schedule, 0 → 1. Its mean over a linear ramp is 0.5, plain
+# CutMix's constant probability: both mix the same share of batches, so the
+# comparison isolates *when* the mixing happens.
+SCHEDULED_PROBABILITY = (0.0, 1.0)
 
 
 # The functional twin of each layer: the same options, plus an explicit seed.
@@ -139,6 +147,11 @@ def describe(method: str) -> str:
     if spec is None:
         return "no mixing"
     cls, options = spec
+    if method == "cutmix_scheduled":
+        start, end = SCHEDULED_PROBABILITY
+        options = {k: v for k, v in options.items() if k != "probability"}
+        text = f"{cls.__name__}(" + ", ".join(f"{k}={v!r}" for k, v in options.items())
+        return text + f"), probability ramped linearly {start:g} → {end:g} over the training steps (MixingScheduler)"
     return f"{cls.__name__}(" + ", ".join(f"{k}={v!r}" for k, v in options.items()) + ")"
 
 

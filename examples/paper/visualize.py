@@ -8,10 +8,16 @@ shows itself.
 
 * `plot_mixed_batch(images, labels, class_names)`: a grid of a mixed batch,
   each tile captioned with its classes and exact label weights.
-* `plot_training_curves(histories)`: the curves of several runs on one plot.
+* `plot_training_curves(histories)`: the curves of several runs on one plot
+  (with several seeds per run: the mean and a ± standard deviation band).
 * `plot_class_activation_maps(images, cams)`: CAMs of the same images under
   several models, side by side (the CutMix paper's Figure 1).
-* `plot_fgsm_curves(epsilons, accuracies)`: FGSM accuracy versus ε.
+* `plot_fgsm_curves(epsilons, accuracies)`: FGSM accuracy versus ε (error
+  bars with several seeds).
+* `plot_metric_bars(values)`: one bar per method, mean ± standard deviation
+  over seeds with each seed's value as a dot.
+* `plot_paired_differences(differences)`: each method's paired difference to
+  a reference with its confidence interval, against the zero line.
 """
 
 from __future__ import annotations
@@ -147,8 +153,16 @@ def plot_mixed_batch(
     return _save(figure, path, dpi)
 
 
+def _history_values(history: Mapping[str, Sequence[float]], metric: str) -> Sequence[float] | None:
+    values = history.get(metric)
+    if values is None and metric.endswith("error"):
+        accuracy = history.get(metric[: -len("error")] + "accuracy")
+        values = None if accuracy is None else [1.0 - a for a in accuracy]
+    return values
+
+
 def plot_training_curves(
-    histories: Mapping[str, Mapping[str, Sequence[float]]],
+    histories: Mapping[str, Mapping[str, Sequence[float]] | Sequence[Mapping[str, Sequence[float]]]],
     path: str | os.PathLike | None = None,
     *,
     metrics: Sequence[str] = ("loss", "val_loss", "val_error"),
@@ -159,8 +173,10 @@ def plot_training_curves(
 
     Args:
         histories: run name → `History.history`-like dict (metric → per-epoch
-            values). A metric "val_error" (or "error") is derived as
-            1 − "val_accuracy" ("accuracy") when absent.
+            values), or → a list of such dicts (one per seed): then the mean
+            over seeds is drawn with a band of ± one standard deviation. A
+            metric "val_error" (or "error") is derived as 1 − "val_accuracy"
+            ("accuracy") when absent.
         metrics: the panels, in order; runs lacking a metric are skipped in it.
     """
     from matplotlib.ticker import MaxNLocator
@@ -171,13 +187,18 @@ def plot_training_curves(
     axes = figure.subplots(1, len(metrics), squeeze=False)[0]
     for ax, metric in zip(axes, metrics):
         for name, history in histories.items():
-            values = history.get(metric)
-            if values is None and metric.endswith("error"):
-                accuracy = history.get(metric[: -len("error")] + "accuracy")
-                values = None if accuracy is None else [1.0 - a for a in accuracy]
-            if values is None:
+            runs = [history] if isinstance(history, Mapping) else list(history)
+            curves = [_history_values(run, metric) for run in runs]
+            if not curves or any(c is None for c in curves):
                 continue
-            ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=name)
+            epochs = min(len(c) for c in curves)
+            values = np.asarray([c[:epochs] for c in curves], dtype="float64")
+            xs = np.arange(1, epochs + 1)
+            mean = values.mean(axis=0)
+            (line,) = ax.plot(xs, mean, marker="o", markersize=3, label=name if len(runs) == 1 else f"{name} (n={len(runs)})")
+            if len(runs) > 1:
+                std = values.std(axis=0, ddof=1)
+                ax.fill_between(xs, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(metric)
@@ -262,7 +283,7 @@ def plot_class_activation_maps(
 
 def plot_fgsm_curves(
     epsilons: Sequence[float],
-    accuracies: Mapping[str, Sequence[float]],
+    accuracies: Mapping[str, Sequence[float] | Sequence[Sequence[float]]],
     path: str | os.PathLike | None = None,
     *,
     epsilon_scale: float = 255.0,
@@ -272,14 +293,23 @@ def plot_fgsm_curves(
 ) -> Any:
     """Top-1 accuracy under FGSM versus ε, one line per method.
 
-    ε values are multiplied by `epsilon_scale` on the x axis (default: shown
-    in 1/255 steps of a [0, 1] input).
+    `accuracies`: method → one accuracy per ε, or → one such list per seed
+    (then the mean with error bars of ± one standard deviation). ε values are
+    multiplied by `epsilon_scale` on the x axis (default: shown in 1/255
+    steps of a [0, 1] input).
     """
     figure = _figure(5.0, 3.6)
     ax = figure.subplots()
     xs = [e * epsilon_scale for e in epsilons]
     for name, values in accuracies.items():
-        ax.plot(xs, values, marker="o", markersize=3, label=name)
+        values = np.asarray(values, dtype="float64")
+        if values.ndim == 1 or len(values) == 1:
+            ax.plot(xs, values.reshape(-1, len(xs))[0], marker="o", markersize=3, label=name)
+        else:
+            ax.errorbar(
+                xs, values.mean(axis=0), yerr=values.std(axis=0, ddof=1), marker="o", markersize=3, capsize=3,
+                label=f"{name} (n={len(values)})",
+            )
     ax.set_xlabel(epsilon_label)
     ax.set_ylabel("top-1 accuracy")
     ax.set_ylim(0.0, 1.0)
@@ -287,4 +317,79 @@ def plot_fgsm_curves(
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
+    return _save(figure, path, dpi)
+
+
+def plot_metric_bars(
+    values: Mapping[str, Sequence[float]],
+    path: str | os.PathLike | None = None,
+    *,
+    ylabel: str = "top-1 error (%)",
+    scale: float = 100.0,
+    title: str | None = None,
+    dpi: int = 120,
+) -> Any:
+    """One bar per method: the mean over seeds, ± one standard deviation, and each seed as a dot.
+
+    `values`: method → its per-seed values (multiplied by `scale` for
+    display, e.g. fractions shown as percent). The y axis starts near the
+    smallest value, not at 0, so that differences of a fraction of a point
+    stay visible; the error bars say how much of them is noise.
+    """
+    figure = _figure(max(3.5, 0.9 * len(values) + 1.5), 3.6)
+    ax = figure.subplots()
+    names = list(values)
+    low, high = math.inf, -math.inf
+    for i, name in enumerate(names):
+        v = np.asarray(values[name], dtype="float64") * scale
+        std = v.std(ddof=1) if len(v) > 1 else 0.0
+        ax.bar(i, v.mean(), yerr=std if len(v) > 1 else None, capsize=4, color=f"C{i % 10}", alpha=0.6)
+        ax.plot(np.full(len(v), i) + np.linspace(-0.15, 0.15, len(v)), v, "k.", markersize=5)
+        low, high = min(low, v.min(), v.mean() - std), max(high, v.max(), v.mean() + std)
+    margin = max(high - low, 0.05 * abs(high), 1e-6)
+    ax.set_ylim(max(0.0, low - 0.6 * margin), high + 0.3 * margin)
+    ax.ticklabel_format(axis="y", useOffset=False)
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, axis="y")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return _save(figure, path, dpi)
+
+
+def plot_paired_differences(
+    differences: Mapping[str, Mapping[str, Mapping[str, float]]],
+    path: str | os.PathLike | None = None,
+    *,
+    scale: Mapping[str, float] | None = None,
+    title: str | None = None,
+    dpi: int = 120,
+) -> Any:
+    """Paired differences to a reference with their confidence intervals, one panel per metric.
+
+    `differences`: metric label → method → a `paper.statistics.paired_difference`
+    dict ("mean", "ci_low", "ci_high", "n"); `scale`: metric label → display
+    factor (default 1). An interval that crosses the dashed zero line is a
+    difference the seeds cannot tell from noise.
+    """
+    metrics = list(differences)
+    figure = _figure(3.3 * len(metrics), 0.45 * max(len(d) for d in differences.values()) + 1.4)
+    if title:
+        figure.suptitle(title)
+    axes = figure.subplots(1, len(metrics), squeeze=False)[0]
+    for ax, metric in zip(axes, metrics):
+        factor = (scale or {}).get(metric, 1.0)
+        names = list(differences[metric])
+        for row, name in enumerate(names):
+            d = differences[metric][name]
+            mean, low, high = (factor * d[k] for k in ("mean", "ci_low", "ci_high"))
+            if math.isnan(low):
+                ax.plot(mean, row, "o", color=f"C{row % 10}")
+            else:
+                ax.errorbar(mean, row, xerr=[[mean - low], [high - mean]], fmt="o", capsize=4, color=f"C{row % 10}")
+        ax.axvline(0.0, color="k", linestyle="--", linewidth=1)
+        ax.set_yticks(range(len(names)), names if ax is axes[0] else [""] * len(names), fontsize=8)
+        ax.set_ylim(len(names) - 0.5, -0.5)
+        ax.set_title(metric, fontsize=9)
+        ax.grid(alpha=0.3, axis="x")
     return _save(figure, path, dpi)

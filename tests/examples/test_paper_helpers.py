@@ -1,16 +1,14 @@
 """The helpers behind the examples: IDX reader, CAM, localization score, ECE, FGSM, plots.
 
 Fast and offline; the test that reads the real Debian Fashion-MNIST files
-skips when they are absent.
+skips when they are absent. fit_compare.py's own tests are in test_fit_compare.py.
 """
 
 import ast
 import gzip
-import json
 import os
 import pathlib
 import struct
-import subprocess
 import sys
 
 import keras
@@ -19,7 +17,7 @@ import pytest
 
 import keras_cutmix
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples"))
 from paper import datasets, evaluation, visualize  # noqa: E402
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -63,21 +61,8 @@ def test_idx_rejects_bad_files(tmp_path):
         datasets.read_idx(tmp_path / "short")
 
 
-def _fake_fashion_mnist(directory, n_train=12, n_test=5):
-    rng = np.random.default_rng(0)
-    arrays = {
-        "train_images": rng.integers(0, 256, (n_train, 28, 28), dtype="uint8"),
-        "train_labels": (np.arange(n_train) % 10).astype("uint8"),
-        "test_images": rng.integers(0, 256, (n_test, 28, 28), dtype="uint8"),
-        "test_labels": (np.arange(n_test) % 10).astype("uint8"),
-    }
-    for key, stem in datasets.FASHION_MNIST_FILES.items():
-        datasets.write_idx(os.path.join(directory, stem + ".gz"), arrays[key])
-    return arrays
-
-
-def test_load_fashion_mnist_from_generated_files(tmp_path):
-    arrays = _fake_fashion_mnist(tmp_path)
+def test_load_fashion_mnist_from_generated_files(tmp_path, fake_fashion_mnist):
+    arrays = fake_fashion_mnist(tmp_path)
     (x_train, y_train), (x_test, y_test) = datasets.load_fashion_mnist(tmp_path)
     for got, key in [(x_train, "train_images"), (y_train, "train_labels"), (x_test, "test_images"), (y_test, "test_labels")]:
         assert got.dtype == np.uint8
@@ -410,6 +395,29 @@ def test_plots_write_pngs(tmp_path):
         assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC, name
 
 
+def test_plots_with_spread_over_seeds(tmp_path):
+    pytest.importorskip("matplotlib")
+    seeds = [
+        {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "val_accuracy": [0.6, 0.8]},
+        {"loss": [1.1, 0.6], "val_loss": [1.0, 0.8], "val_accuracy": [0.62, 0.78]},
+    ]
+    figure = visualize.plot_training_curves({"baseline": seeds, "cutmix": seeds[0]}, tmp_path / "curves.png")
+    first = figure.axes[0]
+    assert len(first.collections) == 1  # one ± std band: the run with two seeds
+    np.testing.assert_allclose(first.lines[0].get_ydata(), [1.05, 0.55])  # its mean
+    figure = visualize.plot_fgsm_curves([0, 8 / 255], {"baseline": [[0.9, 0.2], [0.8, 0.4]], "cutmix": [0.9, 0.3]}, tmp_path / "fgsm.png")
+    bars = [c for c in figure.axes[0].containers if c.has_yerr]
+    assert len(bars) == 1
+    figure = visualize.plot_metric_bars({"baseline": [0.16, 0.15, 0.17], "cutmix": [0.15, 0.155, 0.16]}, tmp_path / "bars.png")
+    heights = [patch.get_height() for patch in figure.axes[0].patches]
+    np.testing.assert_allclose(heights, [16.0, 15.5])  # means, in percent
+    differences = {"Δ top-1 err (pp)": {"cutmix": {"n": 3, "mean": -0.005, "ci_low": -0.02, "ci_high": 0.01}}}
+    figure = visualize.plot_paired_differences(differences, tmp_path / "differences.png", scale={"Δ top-1 err (pp)": 100.0})
+    np.testing.assert_allclose(np.asarray(figure.axes[0].lines[0].get_xdata(), dtype="float64"), [-0.5])  # the mean, in points
+    for name in ("curves.png", "fgsm.png", "bars.png", "differences.png"):
+        assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC, name
+
+
 def test_normalize_cam():
     cam = np.array([[[-1.0, 0.0], [1.0, 3.0]], [[-2.0, -1.0], [-1.0, 0.0]]])
     out = visualize.normalize_cam(cam)
@@ -419,69 +427,6 @@ def test_normalize_cam():
 
 # ---------------------------------------------------------------------------
 # The example itself, at a toy budget (TensorFlow backend, as `make demo`).
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the demo runs on the TensorFlow backend")
-def test_fit_compare_smoke(tmp_path):
-    pytest.importorskip("matplotlib")
-    (tmp_path / "data").mkdir()
-    _fake_fashion_mnist(tmp_path / "data", n_train=64, n_test=40)
-    out = tmp_path / "results"
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=path)
-    proc = subprocess.run(
-        [
-            sys.executable, str(ROOT / "examples" / "fit_compare.py"), "--data-dir", str(tmp_path / "data"),
-            "--methods", "baseline,cutout,mixup,cutmix", "--model", "cnn", "--width", "4", "--epochs", "1",
-            "--batch-size", "16", "--train-size", "0", "--val-size", "16", "--fgsm-size", "16", "--cam-size", "8",
-            "--no-jit", "--verbose", "0", "--output", str(out),
-        ],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    report = json.loads((out / "results.json").read_text())
-    assert [r["method"] for r in report["results"]] == ["baseline", "cutout", "mixup", "cutmix"]
-    for r in report["results"]:
-        assert {"test_error", "test_loss", "ece", "fgsm_accuracy", "cam_score", "history", "fgsm_curve"} <= set(r)
-        assert 0.0 <= r["test_error"] <= 1.0 and 0.0 <= r["cam_score"] <= 1.0
-    for name in ("curves.png", "cam.png", "fgsm.png", "samples_cutmix.png", "samples_mixup.png", "samples_cutout.png"):
-        assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
-    assert "top-1 err" in proc.stdout and "cutmix" in (out / "table.md").read_text()
-
-
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the demo runs on the TensorFlow backend")
-def test_fit_compare_pipeline_is_reproducible_and_draws_anew_each_batch():
-    # The parallel map takes one seed per batch of the run, (seed, batch
-    # index over all epochs): the same batches run after run, whatever
-    # order the parallel calls run in, and a new draw for every batch.
-    import argparse
-
-    sys.path.insert(0, str(ROOT / "examples"))
-    try:
-        import fit_compare
-        from common import seeded_mixer
-    finally:
-        sys.path.remove(str(ROOT / "examples"))
-    args = argparse.Namespace(seed=3, epochs=2, batch_size=8)
-    x = np.repeat(np.arange(64, dtype="uint8")[:, None, None, None], 8, axis=1).repeat(8, axis=2)
-    y = np.arange(64) % 10
-
-    def run():
-        ds = fit_compare.train_dataset(x, y, 10, args, seeded_mixer("cutmix_p1", 10))
-        return [(a.numpy(), b.numpy()) for a, b in ds]
-
-    first, second = run(), run()
-    assert len(first) == 2 * 64 // 8
-    for (a1, b1), (a2, b2) in zip(first, second):
-        np.testing.assert_array_equal(a1, a2)
-        np.testing.assert_array_equal(b1, b2)
-    # probability 1: every batch mixed, labels are the exact pixel shares.
-    for images, labels in first:
-        assert images.dtype == np.float32 and labels.shape == (8, 10)
-        np.testing.assert_allclose(labels.sum(axis=1), 1.0, rtol=1e-6)
-    weights = [tuple(np.round(np.sort(labels.max(axis=1)), 6)) for _, labels in first]
-    assert len(set(weights)) > len(weights) // 2  # not one draw repeated
 
 
 def test_cam_after_training_with_a_feature_level_cutmix_model():
