@@ -1,4 +1,5 @@
 import os
+import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -18,7 +19,8 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(reason="backend-independent: runs once, in the tensorflow leg of the suite")
     for item in items:
-        if item.get_closest_marker("once") is not None:
+        # tests/examples: the examples' helpers and scripts (TensorFlow, NumPy, matplotlib).
+        if item.get_closest_marker("once") is not None or "examples" in pathlib.Path(str(item.fspath)).parts[-2:-1]:
             item.add_marker(skip)
 
 
@@ -31,13 +33,13 @@ def _restore_global_keras_state():
     keras.config.set_image_data_format(data_format)
 
 
-# Hypothesis profiles for the property-based tests (tests/test_properties.py).
+# Hypothesis profiles for the property-based tests (tests/properties/test_properties.py).
 # "ci" (selected when CI is set, as `make test` in CI runs) replays the same
 # examples every run; "dev" draws fresh ones. Both keep the file fast: every
 # example runs eagerly on a new shape. HYPOTHESIS_PROFILE=... overrides.
 try:
     from hypothesis import HealthCheck, settings
-except ImportError:  # only tests/test_properties.py needs hypothesis
+except ImportError:  # only tests/properties/test_properties.py needs hypothesis
     pass
 else:
     _common = dict(

@@ -23,6 +23,7 @@ def _shares(mixed, batch=B):
 # CutMix(box_ratio_range) — timm's cutmix_minmax
 
 
+@pytest.mark.once
 def test_box_ratio_range_sides_are_uniform_in_range_and_every_border_is_reached():
     n, height, width, (lo, hi) = 20000, 10, 16, (0.2, 0.6)
     params = sampling.sample_cutmix(
@@ -79,6 +80,7 @@ def test_cutmix_or_mixup_alpha_zero_means_the_other_only(mode):
 # Cutout(size_range, fill_mode) — KerasCV's RandomCutout
 
 
+@pytest.mark.once
 def test_cutout_size_range_draws_each_side_per_sample():
     n, (lo, hi) = 20000, (0.2, 0.5)
     params = sampling.sample_cutout(
@@ -210,6 +212,7 @@ def test_fmix_labels_are_the_exact_mask_shares(mode):
     assert np.all((shares > 0).sum(axis=1) <= 2)
 
 
+@pytest.mark.once
 def test_fmix_keeps_round_lambda_pixels_and_masks_are_low_frequency():
     n, size = 256, 32
     params = sampling.sample_fmix(
@@ -245,6 +248,7 @@ def test_fmix_in_tf_data_and_under_xla():
 # Arguments users bring from other libraries
 
 
+@pytest.mark.once
 @pytest.mark.parametrize(
     "wrong,ours",
     [("factor", "alpha"), ("prob", "probability"), ("mix_prob", "probability"), ("switch_prob", "switch_probability"),

@@ -369,14 +369,14 @@ def run_backend(backend: str, output: pathlib.Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def everywhere(tmp_path_factory):
+def everywhere(here, tmp_path_factory):
     import keras
 
     if keras.backend.backend() != "tensorflow":
         pytest.skip(f"across backends: runs once, in the tensorflow leg of the suite (this is {keras.backend.backend()})")
     folder = tmp_path_factory.mktemp("draws")
-    # TensorFlow in a fresh process too (not this one's `here`): no state of other tests carried over.
-    return {backend: run_backend(backend, folder / f"{backend}.json") for backend in ("tensorflow", "jax", "torch")}
+    # TensorFlow's draws are this process' (conftest restores Keras' global settings after each test).
+    return {"tensorflow": here, **{backend: run_backend(backend, folder / f"{backend}.json") for backend in ("jax", "torch")}}
 
 
 def test_every_backend_and_path_draws_the_same(everywhere):

@@ -118,6 +118,7 @@ MODES = sorted(PER_EPOCH)
 # -- The gap: a layer mapped before distribute() ------------------------------
 
 
+@pytest.mark.once  # the service's own behaviour (TensorFlow's), whatever the Keras backend
 @pytest.mark.parametrize("mode", MODES)
 def test_layer_before_distribute_repeats_its_draws_every_epoch(dispatcher, mode):
     layer = keras_cutmix.CutMix(num_classes=K, seed=SEED)
@@ -142,6 +143,7 @@ def test_layer_before_distribute_repeats_its_draws_every_epoch(dispatcher, mode)
     assert epochs_of(batches().map(layer), epochs=1) == epochs_of(batches().map(after), epochs=1)
 
 
+@pytest.mark.once  # the service's own behaviour (TensorFlow's), whatever the Keras backend
 def test_layer_before_distribute_ignores_set_probability(dispatcher):
     layer = keras_cutmix.CutMix(num_classes=K, seed=SEED)
     distributed = distribute(batches().map(layer), dispatcher, "distributed_epoch")
@@ -194,6 +196,7 @@ def test_functional_form_after_distribute_with_rerandomized_seeds(dispatcher):
     assert draws(run(SEED)) == draws(epochs)
 
 
+@pytest.mark.once  # the service's own behaviour (TensorFlow's), whatever the Keras backend
 @pytest.mark.parametrize("mode", MODES)
 def test_rerandomized_seeds_before_distribute_still_repeat(dispatcher, mode):
     """The same zip on the workers: every job restarts Dataset.random too."""

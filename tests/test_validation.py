@@ -110,6 +110,9 @@ ROWS = [
 @pytest.mark.parametrize("row", ROWS, ids=[row[0] for row in ROWS])
 def test_bad_input_raises_naming_it(row, form):
     _, args, options, eager, graph, *only = row
+    if graph is None and BACKEND != "tensorflow" and form != "layer":
+        # A static check: Python on shapes and dtypes, the same code on every backend and path.
+        pytest.skip("static check: every form runs in the tensorflow leg, the layer form here")
     error, message = eager
     if graph is not None and (form == "tf.data unknown batch" or (form == "tf.data" and not only)):
         error, message = graph

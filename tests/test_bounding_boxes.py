@@ -60,6 +60,7 @@ def check_padding(out):
 # --- the sample's own boxes ----------------------------------------------------
 
 
+@pytest.mark.once
 @pytest.mark.parametrize(
     "paste, expected",
     [
@@ -85,6 +86,7 @@ def test_base_box(paste, expected):
     check_padding(out)
 
 
+@pytest.mark.once
 def test_order_own_boxes_then_partner_boxes():
     boxes = [[[0, 0, 4, 4], A, [2, 14, 6, 18], [14, 0, 18, 4]], [[0, 0, 6, 20], PAD, [16, 16, 20, 20], PAD]]
     labels = [[1, 2, 3, 4], [5, -1, 6, -1]]
@@ -99,6 +101,7 @@ def test_order_own_boxes_then_partner_boxes():
 # --- the partner's boxes ---------------------------------------------------------
 
 
+@pytest.mark.once
 def test_partner_boxes():
     partner_boxes = [
         [2, 2, 6, 6],  # inside the paste
@@ -122,6 +125,7 @@ def test_partner_boxes():
 # --- min_visibility at its boundaries ----------------------------------------------
 
 
+@pytest.mark.once
 @pytest.mark.parametrize(
     "min_visibility, survives", [(0.0, True), (0.5, True), (0.5000001, False), (1.0, False)]
 )
@@ -130,18 +134,21 @@ def test_base_threshold_half(min_visibility, survives):
     assert kept(out, 0) == ([([8, 4, 12, 12], 7)] if survives else [])
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("min_visibility, survives", [(0.3, True), (0.30001, False)])
 def test_base_threshold_not_a_binary_fraction(min_visibility, survives):
     out = mix([[[0, 0, 10, 1]], [PAD]], [[7], [-1]], (0, 20, 0, 7), min_visibility=min_visibility)  # 3 of 10 stay
     assert kept(out, 0) == ([([7, 0, 10, 1], 7)] if survives else [])
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("min_visibility, survives", [(0.25, True), (0.26, False)])
 def test_partner_threshold(min_visibility, survives):
     out = mix([[PAD], [A]], [[-1], [7]], (0, 20, 0, 6), min_visibility=min_visibility)  # x 4..6: 16 of 64 inside
     assert kept(out, 0) == ([([4, 4, 6, 12], 7)] if survives else [])
 
 
+@pytest.mark.once
 def test_min_visibility_one_keeps_only_whole_boxes():
     boxes = [[A, [14, 0, 18, 4]], [[0, 0, 4, 4], [6, 0, 10, 4]]]
     out = mix(boxes, [[1, 2], [3, 4]], (0, 20, 0, 8), min_visibility=1.0)
@@ -153,6 +160,7 @@ def test_min_visibility_one_keeps_only_whole_boxes():
 ODD = [[1.1, 2.3, 5.7, 3.3], [12.9, 0.1, 3.3, 1.7]]  # center_xywh, values not exact in binary
 
 
+@pytest.mark.once
 @pytest.mark.parametrize(
     "paste, partner",
     [
@@ -188,6 +196,7 @@ def test_sample_mode_and_batch_mode():
 # --- padding, degenerate boxes, structure and dtypes ------------------------------------
 
 
+@pytest.mark.once
 def test_padded_and_degenerate_boxes_never_come_back():
     boxes = [
         [[0, 0, 0, 0], A, PAD, [3, 3, 3, 9]],  # Keras' zero padding, a box, -1 padding, zero-area box
@@ -240,6 +249,7 @@ def convert(boxes, target, height, width):
     return to_numpy(keras_boxes.convert_format(boxes, source="xyxy", target=target, height=height, width=width))
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("fmt", SUPPORTED_FORMATS)
 def test_every_format(fmt):
     h, w = 16, 32  # not square: x and y must not be swapped
@@ -257,6 +267,7 @@ def test_every_format(fmt):
     check_padding(out)
 
 
+@pytest.mark.once
 def test_bad_arguments():
     with pytest.raises(ValueError, match=r"bounding_box_format.*'xyxy_abs'"):
         mix([[A], [A]], [[1], [2]], (0, 20, 0, 8), fmt="xyxy_abs")
@@ -299,6 +310,7 @@ def reference(boxes, labels, partner, paste, min_visibility, height, width):
     return result
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("n", ["batch", "sample"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_against_pixel_reference(n, seed):

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 BACKEND = keras.backend.backend()
 
 N, B, H, W = 32, 8, 8, 8  # dataset size (= classes), global batch, image size

@@ -85,6 +85,7 @@ def test_cutout_fill_value_and_probability():
     np.testing.assert_array_equal(untouched, images)
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("size", [0, 1.5, -0.1, (1, 2, 3), "big", True])
 def test_cutout_bad_size(size):
     with pytest.raises(ValueError, match="size"):
@@ -94,6 +95,7 @@ def test_cutout_bad_size(size):
 # --- CutMix or MixUp -----------------------------------------------------------
 
 
+@pytest.mark.once
 def test_switch_frequency_matches_switch_probability_and_labels_stay_exact():
     images = source_images(B, H, W)
     labels = np.arange(B)
@@ -117,6 +119,7 @@ def test_switch_frequency_matches_switch_probability_and_labels_stay_exact():
     assert abs(rate - 0.3) < 4 * np.sqrt(0.3 * 0.7 / n_total), rate
 
 
+@pytest.mark.once
 def test_switch_probability_applied_once():
     params = keras_cutmix.methods.CutMixOrMixUpOptions(probability=0.4, mode="sample").sample(3, 4000, 8, 8, 0.4)
     applied = to_numpy(params.applied)
@@ -128,6 +131,7 @@ def test_switch_probability_applied_once():
 # --- Variants of CutMix (Table 8) -------------------------------------------------
 
 
+@pytest.mark.once
 def test_gaussian_centres_spread():
     n, height, width = 20000, 64, 96
     params = keras_cutmix.sampling.sample_cutmix(2, n, height, width, alpha=1.0, probability=1.0, mode="sample",
