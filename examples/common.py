@@ -94,13 +94,21 @@ METHODS = {
     "cutmix_complete": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5, "label_mode": "complete"}),
     "cutmix_uncorrected": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5, "correct_lambda": False}),
     "cutmix_or_mixup": (keras_cutmix.CutMixOrMixUp, {"cutmix_alpha": 1.0, "mixup_alpha": 1.0, "switch_probability": 0.5}),
+    # Successors of CutMix: ResizeMix (Qin et al., 2020) and FMix (Harris et al., 2020), their papers' settings.
+    "resizemix": (keras_cutmix.ResizeMix, {"scale": (0.1, 0.8)}),
+    "fmix": (keras_cutmix.FMix, {"alpha": 1.0, "decay_power": 3.0}),
     # Scheduled CutMix (paper Table 8): the probability ramps linearly over
     # training, from SCHEDULED_PROBABILITY[0] at the first step to [1] at the
     # last (CutMixModel + MixingScheduler); always in the model.
     "cutmix_scheduled": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.0}),
     # Feature-level CutMix (CutMixModel(feature_layer=...)); always in the model.
     "cutmix_feature": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5}),
+    # Manifold Mixup (Verma et al., 2019; α = 2 as in its paper): MixUp of the
+    # same feature map, CutMixModel(mixer=MixUp, feature_layer=...); in the model.
+    "manifold_mixup": (keras_cutmix.MixUp, {"alpha": 2.0}),
 }
+# The methods that mix a feature map (always inside the model).
+FEATURE_METHODS = ("cutmix_feature", "manifold_mixup")
 FEATURE_LAYER = "stage1_block1_out"  # small_resnet's first stage output
 # The paper's schedule, 0 → 1. Its mean over a linear ramp is 0.5, plain
 # CutMix's constant probability: both mix the same share of batches, so the
@@ -114,6 +122,8 @@ FUNCTIONS = {
     keras_cutmix.MixUp: keras_cutmix.mixup,
     keras_cutmix.Cutout: keras_cutmix.cutout,
     keras_cutmix.CutMixOrMixUp: keras_cutmix.cutmix_or_mixup,
+    keras_cutmix.ResizeMix: keras_cutmix.resizemix,
+    keras_cutmix.FMix: keras_cutmix.fmix,
 }
 
 

@@ -46,9 +46,9 @@ composites. 0.5 = the maps ignore where the classes are, 1 = perfect.
 Mixing happens in tf.data (`.batch()`, then `.map(keras_cutmix.cutmix, num_parallel_calls=AUTOTUNE)`
 with the seed (--seed, batch index), then `.prefetch(AUTOTUNE)`: the functional
 form with one seed per batch keeps a parallel pipeline reproducible bit for bit),
-or with `--in-model` inside the train step
-(`CutMixModel` for the CutMix variants, a `Cutout` first layer for Cutout;
-MixUp and CutMixOrMixUp have no in-model form and stay in tf.data).
+or with `--in-model` inside the train step (`CutMixModel(model, mixer=...)`,
+every method). Feature-level CutMix (`cutmix_feature`) and Manifold Mixup
+(`manifold_mixup`) mix a feature map, in the model always.
 
 With `--strategy mirrored` (MirroredStrategy: all local GPUs, or the logical
 CPU devices when there is no GPU) or `--strategy multiworker`
@@ -87,7 +87,7 @@ import tensorflow as tf  # noqa: E402
 import keras_cutmix  # noqa: E402
 from paper import evaluation, report, visualize  # noqa: E402
 
-from common import FEATURE_LAYER, METHODS, SCHEDULED_PROBABILITY, STRATEGIES, describe, is_chief, seeded_mixer, load_dataset, machine_description, machine_line, make_mixer, make_strategy, stratified_subset  # noqa: E402
+from common import FEATURE_LAYER, FEATURE_METHODS, METHODS, SCHEDULED_PROBABILITY, STRATEGIES, describe, is_chief, seeded_mixer, load_dataset, machine_description, machine_line, make_mixer, make_strategy, stratified_subset  # noqa: E402
 from models import MODELS  # noqa: E402
 
 # The `make demo` budget: the four methods within 15 minutes on 2 CPU cores, install included.
@@ -203,9 +203,10 @@ def build_trainer(method, model, num_classes, args, steps):
     `steps`: the optimizer steps of the whole run (the scheduled method's ramp).
     """
     spec = METHODS[method]
-    if method == "cutmix_feature":
+    if method in FEATURE_METHODS:
         layer = FEATURE_LAYER if args.model == "resnet" else "conv1"
-        trainer = keras_cutmix.CutMixModel(model, feature_layer=layer, seed=args.seed, **spec[1])
+        mixer = spec[0](**spec[1])
+        trainer = keras_cutmix.CutMixModel(model, mixer=mixer, feature_layer=layer, seed=args.seed)
         return trainer, None, True, f"in the model, feature map of {layer!r}", []
     if method == "cutmix_scheduled":
         # The probability is a variable of CutMixModel read inside the
@@ -217,14 +218,10 @@ def build_trainer(method, model, num_classes, args, steps):
         return trainer, None, True, "in the model (CutMixModel + MixingScheduler per step)", [scheduler]
     if spec is None:
         return model, None, False, "-", []
-    if args.in_model and spec[0] is keras_cutmix.CutMix:
-        return keras_cutmix.CutMixModel(model, seed=args.seed, **spec[1]), None, True, "in the model (CutMixModel)", []
-    if args.in_model and spec[0] is keras_cutmix.Cutout:
-        cutout = make_mixer(method, num_classes, args.seed)
-        trainer = keras.Sequential([keras.Input(model.inputs[0].shape[1:]), cutout, model], name=f"{method}_trainer")
-        return trainer, None, False, "in the model (Cutout first layer)", []
-    where = "tf.data" + (" (no in-model form)" if args.in_model else "")
-    return model, seeded_mixer(method, num_classes), False, where, []
+    if args.in_model:
+        trainer = keras_cutmix.CutMixModel(model, mixer=spec[0](**spec[1]), seed=args.seed)
+        return trainer, None, True, f"in the model (CutMixModel, mixer {spec[0].__name__})", []
+    return model, seeded_mixer(method, num_classes), False, "tf.data", []
 
 
 def compile_trainer(trainer, steps, args):

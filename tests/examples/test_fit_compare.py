@@ -288,3 +288,21 @@ def test_scheduled_cutmix_ramps_the_probability_linearly_over_the_steps():
     images = np.random.default_rng(0).random((steps * 4, 8, 8, 1)).astype("float32")
     trainer.fit(images, np.arange(steps * 4) % 4, batch_size=4, epochs=1, shuffle=False, verbose=0, callbacks=callbacks + [watch])
     assert seen == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0])  # first step 0, last step 1: mean 0.5, plain CutMix's
+
+
+@pytest.mark.slow
+@TENSORFLOW_ONLY
+def test_fit_compare_runs_the_successors_and_manifold_mixup_in_the_model(tmp_path, fake_fashion_mnist):
+    """ResizeMix, FMix, CutMixOrMixUp with --in-model (CutMixModel(mixer=...)) and Manifold Mixup on a feature map."""
+    pytest.importorskip("matplotlib")
+    (tmp_path / "data").mkdir()
+    fake_fashion_mnist(tmp_path / "data", n_train=32, n_test=24)
+    out = tmp_path / "results"
+    methods = ["resizemix", "fmix", "cutmix_or_mixup", "manifold_mixup"]
+    _import_fit_compare().main(["--data-dir", str(tmp_path / "data"), "--methods", ",".join(methods), "--in-model",
+                                *TINY, "--output", str(out)])
+    results = json.loads((out / "results.json").read_text())["results"]
+    assert [r["method"] for r in results] == methods
+    assert all("in the model" in r["mixing"] for r in results)
+    assert "feature map" in results[-1]["mixing"]
+    assert all(0.0 <= r["test_error"] <= 1.0 for r in results)
