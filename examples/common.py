@@ -7,10 +7,9 @@ import platform
 import subprocess
 
 import numpy as np
-
-import keras_cutmix
 from paper.datasets import FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, load_fashion_mnist
 
+import keras_cutmix
 
 # ---------------------------------------------------------------------------
 # Data
@@ -29,7 +28,13 @@ def load_dataset(name: str, data_dir: str | None = None):
         try:
             (x_train, y_train), (x_test, y_test) = load_fashion_mnist(directory)
             print(f"data: Fashion-MNIST from the IDX files in {directory}")
-            return x_train[..., None], y_train.astype("int64"), x_test[..., None], y_test.astype("int64"), list(FASHION_MNIST_CLASSES)
+            return (
+                x_train[..., None],
+                y_train.astype("int64"),
+                x_test[..., None],
+                y_test.astype("int64"),
+                list(FASHION_MNIST_CLASSES),
+            )
         except FileNotFoundError as error:
             print(f"data: {error}\n      falling back to tensorflow-datasets 'fashion_mnist' (downloads ~30 MB).")
     return load_tfds(name, data_dir if name != "fashion_mnist" else None)
@@ -93,7 +98,10 @@ METHODS = {
     "cutmix_onehot": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5, "label_mode": "one_hot"}),
     "cutmix_complete": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5, "label_mode": "complete"}),
     "cutmix_uncorrected": (keras_cutmix.CutMix, {"alpha": 1.0, "probability": 0.5, "correct_lambda": False}),
-    "cutmix_or_mixup": (keras_cutmix.CutMixOrMixUp, {"cutmix_alpha": 1.0, "mixup_alpha": 1.0, "switch_probability": 0.5}),
+    "cutmix_or_mixup": (
+        keras_cutmix.CutMixOrMixUp,
+        {"cutmix_alpha": 1.0, "mixup_alpha": 1.0, "switch_probability": 0.5},
+    ),
     # Successors of CutMix: ResizeMix (Qin et al., 2020) and FMix (Harris et al., 2020), their papers' settings.
     "resizemix": (keras_cutmix.ResizeMix, {"scale": (0.1, 0.8)}),
     "fmix": (keras_cutmix.FMix, {"alpha": 1.0, "decay_power": 3.0}),

@@ -39,15 +39,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
+from common import METHODS, describe, load_dataset, machine_description, machine_line, make_mixer, stratified_subset
+from models import MODELS
+from paper import evaluation
 
-import keras_cutmix  # noqa: E402
-from paper import evaluation  # noqa: E402
-
-from common import METHODS, describe, load_dataset, machine_description, machine_line, make_mixer, stratified_subset  # noqa: E402
-from models import MODELS  # noqa: E402
+import keras_cutmix
 
 
 def parse_args(argv=None):
@@ -65,7 +64,9 @@ def parse_args(argv=None):
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--cutmix-alpha", type=float, default=1.0)
     p.add_argument("--cutmix-probability", type=float, default=0.5)
-    p.add_argument("--in-model", action="store_true", help="CutMix inside the train step (CutMixModel) instead of tf.data")
+    p.add_argument(
+        "--in-model", action="store_true", help="CutMix inside the train step (CutMixModel) instead of tf.data"
+    )
     p.add_argument("--train-size", type=int, default=0, help="training subset (0 = all), for smoke tests")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-jit", action="store_true")
@@ -104,7 +105,9 @@ def main(argv=None):
     steps_per_epoch = len(x_train) // args.batch_size
     total = steps_per_epoch * args.epochs
     boundaries = [int(float(m) * total) for m in args.milestones.split(",") if m]
-    schedule = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, [lr * 0.1**i for i in range(len(boundaries) + 1)])
+    schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
+        boundaries, [lr * 0.1**i for i in range(len(boundaries) + 1)]
+    )
     optimizer = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=args.weight_decay)
 
     # Pipeline: augment each image, batch, then mix the batch, prefetch.
@@ -146,7 +149,12 @@ def main(argv=None):
     ]
     start = time.perf_counter()
     history = trainer.fit(
-        ds, epochs=args.epochs, validation_data=(x_test, y_test_dense), callbacks=callbacks, shuffle=False, verbose=args.verbose
+        ds,
+        epochs=args.epochs,
+        validation_data=(x_test, y_test_dense),
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=args.verbose,
     )
     seconds = time.perf_counter() - start
 

@@ -80,15 +80,29 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+import tensorflow as tf
+from common import (
+    FEATURE_LAYER,
+    FEATURE_METHODS,
+    METHODS,
+    SCHEDULED_PROBABILITY,
+    STRATEGIES,
+    describe,
+    is_chief,
+    load_dataset,
+    machine_description,
+    machine_line,
+    make_mixer,
+    make_strategy,
+    seeded_mixer,
+    stratified_subset,
+)
+from models import MODELS
+from paper import evaluation, report, visualize
 
-import keras_cutmix  # noqa: E402
-from paper import evaluation, report, visualize  # noqa: E402
-
-from common import FEATURE_LAYER, FEATURE_METHODS, METHODS, SCHEDULED_PROBABILITY, STRATEGIES, describe, is_chief, seeded_mixer, load_dataset, machine_description, machine_line, make_mixer, make_strategy, stratified_subset  # noqa: E402
-from models import MODELS  # noqa: E402
+import keras_cutmix
 
 # The `make demo` budget: the four methods within 15 minutes on 2 CPU cores, install included.
 DEFAULT_TRAIN_SIZE = 10000
@@ -98,46 +112,70 @@ FGSM_EPSILONS = (0.0, 1 / 255, 2 / 255, 4 / 255, 8 / 255, 16 / 255)
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", default="fashion_mnist", help="fashion_mnist (Debian IDX files, offline) or a tensorflow-datasets name")
+    p.add_argument(
+        "--dataset",
+        default="fashion_mnist",
+        help="fashion_mnist (Debian IDX files, offline) or a tensorflow-datasets name",
+    )
     p.add_argument("--data-dir", default=None, help="folder of the Fashion-MNIST IDX files, or tfds data_dir")
     p.add_argument("--methods", default="baseline,cutout,mixup,cutmix", help=f"comma list among {', '.join(METHODS)}")
     p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--seed", type=int, default=0, help="the seed of a one-seed run (see --seeds)")
     p.add_argument(
-        "--seeds", default=None,
+        "--seeds",
+        default=None,
         help="comma list of seeds, e.g. 0,1,2: every method trains once per seed; the tables give mean ± std "
         "and the paired difference to --reference with a 95%% t interval (overrides --seed)",
     )
-    p.add_argument("--reference", default="baseline", help="the method the paired differences are taken against (with several seeds)")
+    p.add_argument(
+        "--reference",
+        default="baseline",
+        help="the method the paired differences are taken against (with several seeds)",
+    )
     p.add_argument("--model", default="resnet", choices=sorted(MODELS), help="resnet: a small ResNet (default)")
     p.add_argument("--width", type=int, default=16, help="width of the first stage (resnet, cnn)")
-    p.add_argument("--in-model", action="store_true", help="mix inside the train step (CutMixModel) instead of in tf.data")
     p.add_argument(
-        "--strategy", default="none", choices=STRATEGIES,
+        "--in-model", action="store_true", help="mix inside the train step (CutMixModel) instead of in tf.data"
+    )
+    p.add_argument(
+        "--strategy",
+        default="none",
+        choices=STRATEGIES,
         help="tf.distribute strategy (TensorFlow backend): mirrored = all local GPUs (or the logical CPUs), "
         "multiworker = MultiWorkerMirroredStrategy from TF_CONFIG; --batch-size is then the global batch",
     )
     p.add_argument("--train-size", type=int, default=DEFAULT_TRAIN_SIZE, help="stratified training subset (0 = all)")
     p.add_argument("--val-size", type=int, default=1000, help="test images evaluated after each epoch (curves)")
     p.add_argument("--test-size", type=int, default=0, help="test images for the final metrics (0 = all)")
-    p.add_argument("--lr", type=float, default=0.1, help="peak learning rate (SGD, Nesterov momentum 0.9, cosine decay)")
+    p.add_argument(
+        "--lr", type=float, default=0.1, help="peak learning rate (SGD, Nesterov momentum 0.9, cosine decay)"
+    )
     p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--fgsm-epsilon", type=float, default=8 / 255, help="ε of the table's FGSM column (inputs in [0, 1])")
+    p.add_argument(
+        "--fgsm-epsilon", type=float, default=8 / 255, help="ε of the table's FGSM column (inputs in [0, 1])"
+    )
     p.add_argument("--fgsm-size", type=int, default=1000, help="test images attacked")
     p.add_argument("--cam-size", type=int, default=1000, help="two-class composites for the CAM score")
     p.add_argument("--no-jit", action="store_true", help="do not compile the train step with XLA")
     p.add_argument("--output", default="results", help="output folder")
     p.add_argument(
-        "--record", default=None,
+        "--record",
+        default=None,
         help="also write the per-seed results to this JSON file (e.g. docs/results/NAME.json), rewritten after every run",
     )
     p.add_argument(
-        "--reuse", action="append", default=[],
+        "--reuse",
+        action="append",
+        default=[],
         help="an earlier --record file: its (method, seed) runs are taken instead of trained again when it ran the same "
         "git commit (clean tree) with the same training options; repeatable (also resumes an interrupted run)",
     )
-    p.add_argument("--machine-note", default=None, help="free text stored as machine.note in the record (e.g. other load on the machine)")
+    p.add_argument(
+        "--machine-note",
+        default=None,
+        help="free text stored as machine.note in the record (e.g. other load on the machine)",
+    )
     p.add_argument("--verbose", type=int, default=1, help="Keras fit verbosity (1 = progress bars)")
     args = p.parse_args(argv)
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -161,7 +199,18 @@ def parse_args(argv=None):
 
 # Options that do not change what a (method, seed) run computes: a record
 # made with other values of these can still be reused (--reuse).
-NOT_TRAINING_OPTIONS = ("methods", "seed", "seeds", "reference", "output", "record", "reuse", "machine_note", "verbose", "data_dir")
+NOT_TRAINING_OPTIONS = (
+    "methods",
+    "seed",
+    "seeds",
+    "reference",
+    "output",
+    "record",
+    "reuse",
+    "machine_note",
+    "verbose",
+    "data_dir",
+)
 
 
 def training_options(args) -> dict:
@@ -253,11 +302,19 @@ def sample_picture(method, x, y, num_classes, class_names, args, path):
     title = f"{spec[0].__name__}({options}): one row = one batch of 4 (probability forced to 1 here)"
     if method == "cutmix_scheduled":
         title = f"{describe(method)}: one row = one batch of 4 (probability forced to 1 here)"
-    visualize.plot_mixed_batch(np.concatenate(images), np.concatenate(labels), class_names, path, columns=4, title=title)
+    visualize.plot_mixed_batch(
+        np.concatenate(images), np.concatenate(labels), class_names, path, columns=4, title=title
+    )
 
 
 def evaluate_model(model, data, args):
-    x_test, y_test, x_fgsm, y_fgsm, composites = data["x_test"], data["y_test"], data["x_fgsm"], data["y_fgsm"], data["composites"]
+    x_test, y_test, x_fgsm, y_fgsm, composites = (
+        data["x_test"],
+        data["y_test"],
+        data["x_fgsm"],
+        data["y_fgsm"],
+        data["composites"],
+    )
     probs = evaluation.predict_probabilities(model, x_test, from_logits=True)
     p_true = probs[np.arange(len(y_test)), y_test]
     result = {
@@ -281,21 +338,30 @@ def run_method(method, data, args, num_classes, initial_weights, strategy=None):
     keras.utils.set_random_seed(args.seed)
 
     def make_model(weights):
-        model = MODELS[args.model](data["x_train"].shape[1:], num_classes, **({"width": args.width} if args.model in ("resnet", "cnn") else {}))
+        model = MODELS[args.model](
+            data["x_train"].shape[1:], num_classes, **({"width": args.width} if args.model in ("resnet", "cnn") else {})
+        )
         model.set_weights(weights)
         return model
 
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = make_model(initial_weights)
         steps_per_epoch = len(data["x_train"]) // args.batch_size
-        trainer, mix, sparse, where, callbacks = build_trainer(method, model, num_classes, args, args.epochs * steps_per_epoch)
+        trainer, mix, sparse, where, callbacks = build_trainer(
+            method, model, num_classes, args, args.epochs * steps_per_epoch
+        )
         compile_trainer(trainer, args.epochs * steps_per_epoch, args)
     train = train_dataset(data["x_train"], data["y_train"], num_classes, args, mix, sparse_labels=sparse)
     print(f"\n=== {method} (seed {args.seed}): {describe(method)}; mixing: {where}")
     start = time.perf_counter()
     history = trainer.fit(
-        train, epochs=args.epochs, steps_per_epoch=steps_per_epoch,
-        validation_data=(data["x_val"], data["y_val"]), shuffle=False, verbose=args.verbose, callbacks=callbacks,
+        train,
+        epochs=args.epochs,
+        steps_per_epoch=steps_per_epoch,
+        validation_data=(data["x_val"], data["y_val"]),
+        shuffle=False,
+        verbose=args.verbose,
+        callbacks=callbacks,
     )
     train_seconds = time.perf_counter() - start
     if strategy is not None:
@@ -341,7 +407,7 @@ def table(results, args, markdown=False):
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         return "\n".join(lines)
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    fmt = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+    fmt = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
     return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(row) for row in rows])
 
 
@@ -350,8 +416,13 @@ def table(results, args, markdown=False):
 
 # result key → record key (errors and accuracies as fractions).
 RECORD_KEYS = {
-    "test_error": "top1_error", "test_loss": "test_loss", "ece": "ece", "fgsm_accuracy": "fgsm_accuracy",
-    "cam_score": "cam_localization", "train_seconds": "train_seconds", "eval_seconds": "eval_seconds",
+    "test_error": "top1_error",
+    "test_loss": "test_loss",
+    "ece": "ece",
+    "fgsm_accuracy": "fgsm_accuracy",
+    "cam_score": "cam_localization",
+    "train_seconds": "train_seconds",
+    "eval_seconds": "eval_seconds",
 }
 
 
@@ -366,18 +437,34 @@ def seed_entry(result):
 def result_from_entry(method, entry, mixing, path):
     result = {old: entry[new] for old, new in RECORD_KEYS.items()}
     result.update(
-        method=method, seed=entry["seed"], layer=describe(method), mixing=mixing,
-        fgsm_curve=entry["fgsm_curve"], history=entry["history"], reused_from=entry.get("reused_from", str(path)),
+        method=method,
+        seed=entry["seed"],
+        layer=describe(method),
+        mixing=mixing,
+        fgsm_curve=entry["fgsm_curve"],
+        history=entry["history"],
+        reused_from=entry.get("reused_from", str(path)),
     )
     return result
 
 
 def make_record(command, date, machine, versions, results, methods, complete):
-    record = {"command": command, "date": date, "machine": machine, "versions": versions, "complete": complete, "methods": {}}
+    record = {
+        "command": command,
+        "date": date,
+        "machine": machine,
+        "versions": versions,
+        "complete": complete,
+        "methods": {},
+    }
     for method in methods:
         runs = [r for r in results if r["method"] == method]
         if runs:
-            record["methods"][method] = {"description": describe(method), "mixing": runs[0]["mixing"], "seeds": [seed_entry(r) for r in runs]}
+            record["methods"][method] = {
+                "description": describe(method),
+                "mixing": runs[0]["mixing"],
+                "seeds": [seed_entry(r) for r in runs],
+            }
     return record
 
 
@@ -392,9 +479,12 @@ def write_json(path, value):
 
 def _git_state(path):
     """(top-level folder, commit, modified tracked files?) of the git checkout holding `path`; Nones outside git."""
+
     def git(*arguments):
         try:
-            return subprocess.run(["git", "-C", str(path), *arguments], capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+            return subprocess.run(
+                ["git", "-C", str(path), *arguments], capture_output=True, text=True, check=True, timeout=60
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return None
 
@@ -407,7 +497,12 @@ def _git_state(path):
 
 def code_versions():
     """Library versions, and the git commit of the code that runs (package and examples)."""
-    versions = {"keras": keras.__version__, "tensorflow": tf.__version__, "numpy": np.__version__, "keras_cutmix": keras_cutmix.__version__}
+    versions = {
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "numpy": np.__version__,
+        "keras_cutmix": keras_cutmix.__version__,
+    }
     try:
         import scipy
 
@@ -427,15 +522,27 @@ def command_arguments(command):
     """The fit_compare.py arguments of a recorded command line."""
     words = shlex.split(command)
     start = next(i for i, w in enumerate(words) if w.endswith("fit_compare.py"))
-    return words[start + 1:]
+    return words[start + 1 :]
 
 
 def reuse_mismatch(record, args, versions):
     """Why the runs of `record` cannot stand for runs of this command (None when they can)."""
-    if not versions.get("keras_cutmix_commit") or versions.get("keras_cutmix_dirty") is not False or versions.get("examples_dirty"):
+    if (
+        not versions.get("keras_cutmix_commit")
+        or versions.get("keras_cutmix_dirty") is not False
+        or versions.get("examples_dirty")
+    ):
         return "this code is not a clean git checkout, so it cannot be matched to the record's"
     theirs = record.get("versions", {})
-    for key in ("keras_cutmix_commit", "keras_cutmix_dirty", "examples_commit", "examples_dirty", "keras", "tensorflow", "numpy"):
+    for key in (
+        "keras_cutmix_commit",
+        "keras_cutmix_dirty",
+        "examples_commit",
+        "examples_dirty",
+        "keras",
+        "tensorflow",
+        "numpy",
+    ):
         if theirs.get(key) != versions.get(key):
             return f"{key}: {theirs.get(key)} there, {versions.get(key)} here"
     try:
@@ -445,7 +552,9 @@ def reuse_mismatch(record, args, versions):
     mine = training_options(args)
     differ = {k: (old.get(k), mine.get(k)) for k in set(old) | set(mine) if old.get(k) != mine.get(k)}
     if differ:
-        return "training options differ (there, here): " + ", ".join(f"{k}={a!r}, {b!r}" for k, (a, b) in sorted(differ.items()))
+        return "training options differ (there, here): " + ", ".join(
+            f"{k}={a!r}, {b!r}" for k, (a, b) in sorted(differ.items())
+        )
     return None
 
 
@@ -486,17 +595,23 @@ def prepare_data(arrays, num_classes, args):
     val_index = np.sort(rng.permutation(len(x_test))[: args.val_size])
     fgsm_index = np.sort(rng.permutation(len(x_test))[: args.fgsm_size])
     return {
-        "x_train": x_train_all[train_index], "y_train": y_train_all[train_index],
-        "x_val": x_test[val_index], "y_val": np.eye(num_classes, dtype="float32")[y_test[val_index]],
-        "x_test": x_test, "y_test": y_test,
-        "x_fgsm": x_test[fgsm_index], "y_fgsm": y_test[fgsm_index],
+        "x_train": x_train_all[train_index],
+        "y_train": y_train_all[train_index],
+        "x_val": x_test[val_index],
+        "y_val": np.eye(num_classes, dtype="float32")[y_test[val_index]],
+        "x_test": x_test,
+        "y_test": y_test,
+        "x_fgsm": x_test[fgsm_index],
+        "y_fgsm": y_test[fgsm_index],
         "composites": evaluation.two_class_composites(x_test, y_test, args.cam_size, seed=args.seed),
     }
 
 
 def initial_model_weights(input_shape, num_classes, args):
     keras.utils.set_random_seed(args.seed)
-    model = MODELS[args.model](input_shape, num_classes, **({"width": args.width} if args.model in ("resnet", "cnn") else {}))
+    model = MODELS[args.model](
+        input_shape, num_classes, **({"width": args.width} if args.model in ("resnet", "cnn") else {})
+    )
     return model, model.get_weights()
 
 
@@ -512,7 +627,9 @@ def main(argv=None):
         args.no_jit = True
     started = time.perf_counter()
     date = datetime.datetime.now().isoformat(timespec="seconds")
-    command = shlex.join([os.path.basename(sys.executable), "examples/fit_compare.py", *(argv if argv is not None else sys.argv[1:])])
+    command = shlex.join(
+        [os.path.basename(sys.executable), "examples/fit_compare.py", *(argv if argv is not None else sys.argv[1:])]
+    )
     output = pathlib.Path(args.output)
     chief = args.strategy != "multiworker" or is_chief(strategy)
     if not chief:
@@ -556,8 +673,13 @@ def main(argv=None):
                 f"weight decay {args.weight_decay}, XLA {'off' if args.no_jit else 'on'}; "
                 f"mixing {'in the model where possible' if args.in_model else 'in tf.data'}"
             )
-            print(f"machine: {machine_line(machine)}; keras {keras.__version__}, tensorflow {tf.__version__}, backend {keras.backend.backend()}")
-            print(f"code: keras_cutmix {versions['keras_cutmix']}, git {versions['keras_cutmix_commit']}" + (" (modified)" if versions["keras_cutmix_dirty"] else ""))
+            print(
+                f"machine: {machine_line(machine)}; keras {keras.__version__}, tensorflow {tf.__version__}, backend {keras.backend.backend()}"
+            )
+            print(
+                f"code: keras_cutmix {versions['keras_cutmix']}, git {versions['keras_cutmix_commit']}"
+                + (" (modified)" if versions["keras_cutmix_dirty"] else "")
+            )
             if strategy is not None:
                 replicas = strategy.num_replicas_in_sync
                 print(
@@ -565,7 +687,9 @@ def main(argv=None):
                     f"global batch {args.batch_size} = {args.batch_size / replicas:g} per replica"
                 )
                 if args.batch_size % replicas:
-                    print(f"warning: --batch-size {args.batch_size} is not a multiple of the {replicas} replicas; the replicas get unequal batches.")
+                    print(
+                        f"warning: --batch-size {args.batch_size} is not a multiple of the {replicas} replicas; the replicas get unequal batches."
+                    )
             if (args.train_size, args.epochs) == (DEFAULT_TRAIN_SIZE, DEFAULT_EPOCHS) and not multi:
                 print(
                     f"quick budget: a {len(x_train)}-image subset and {args.epochs} epochs so that `make demo` finishes within "
@@ -575,7 +699,15 @@ def main(argv=None):
             print("=" * 100)
             for method in args.methods:
                 if METHODS[method] is not None:
-                    sample_picture(method, x_train, data["y_train"], num_classes, class_names, seed_args, output / f"samples_{method}.png")
+                    sample_picture(
+                        method,
+                        x_train,
+                        data["y_train"],
+                        num_classes,
+                        class_names,
+                        seed_args,
+                        output / f"samples_{method}.png",
+                    )
         elif multi:
             print(f"\n{'=' * 40} seed {seed} ({seed_number + 1} of {len(args.seeds)}) {'=' * 40}")
         del model
@@ -592,7 +724,9 @@ def main(argv=None):
                 keras.backend.clear_session()
             results.append(result)
             if args.record and chief:
-                write_json(args.record, make_record(command, date, machine, versions, results, args.methods, complete=False))
+                write_json(
+                    args.record, make_record(command, date, machine, versions, results, args.methods, complete=False)
+                )
 
     eps = f"{255 * args.fgsm_epsilon:g}/255"
     fgsm_label = {"fgsm_accuracy": f"FGSM acc @ε={eps} (%)"}
@@ -602,15 +736,24 @@ def main(argv=None):
         f"CAM loc. = share of each class's positive CAM mass in its own half of {args.cam_size} two-class composites (0.5 = chance)."
     )
     if multi:
-        tables = [f"mean ± standard deviation over {len(args.seeds)} seeds ({', '.join(map(str, args.seeds))})", report.spread_table(record, labels=fgsm_label)]
-        markdown = ["Mean ± standard deviation over seeds " + ", ".join(map(str, args.seeds)) + ".", "", report.spread_table(record, True, fgsm_label)]
+        tables = [
+            f"mean ± standard deviation over {len(args.seeds)} seeds ({', '.join(map(str, args.seeds))})",
+            report.spread_table(record, labels=fgsm_label),
+        ]
+        markdown = [
+            "Mean ± standard deviation over seeds " + ", ".join(map(str, args.seeds)) + ".",
+            "",
+            report.spread_table(record, True, fgsm_label),
+        ]
         if args.reference in args.methods:
             tables += [
                 f"\npaired difference to {args.reference} over the seeds, mean [95% t interval]; * = the interval excludes 0",
                 report.difference_table(record, args.reference, labels=fgsm_label),
             ]
             markdown += [
-                "", f"Paired difference to {args.reference} over the seeds: mean [95% t interval]; * = the interval excludes 0.", "",
+                "",
+                f"Paired difference to {args.reference} over the seeds: mean [95% t interval]; * = the interval excludes 0.",
+                "",
                 report.difference_table(record, args.reference, True, labels=fgsm_label),
             ]
         print("\n" + "\n".join(tables))
@@ -621,7 +764,9 @@ def main(argv=None):
     print(footnote)
 
     # Pictures: errors, differences (several seeds), curves, fgsm; then the CAMs of the first seed's runs.
-    report.write_plots(record, output, reference=args.reference if args.reference in args.methods else None, title=args.dataset)
+    report.write_plots(
+        record, output, reference=args.reference if args.reference in args.methods else None, title=args.dataset
+    )
     images, _, labels_a, labels_b = first["composites"]
     shown = slice(0, 6)
     if cams:
@@ -631,7 +776,8 @@ def main(argv=None):
             output / "cam.png",
             image_titles=[f"{class_names[a]} | {class_names[b]}" for a, b in zip(labels_a[shown], labels_b[shown])],
             cam_titles={m: ["left class", "right class"] for m in cams},
-            title="CAMs of the left image's class and of the right image's class, per method" + (f" (seed {args.seeds[0]})" if multi else ""),
+            title="CAMs of the left image's class and of the right image's class, per method"
+            + (f" (seed {args.seeds[0]})" if multi else ""),
         )
 
     total = time.perf_counter() - started
@@ -640,7 +786,12 @@ def main(argv=None):
         "command": command,
         "args": vars(args),
         "replicas": strategy.num_replicas_in_sync if strategy is not None else 1,
-        "dataset": {"name": args.dataset, "train_images": len(first["x_train"]), "train_images_available": len(x_train_all), "test_images": len(first["x_test"])},
+        "dataset": {
+            "name": args.dataset,
+            "train_images": len(first["x_train"]),
+            "train_images_available": len(x_train_all),
+            "test_images": len(first["x_test"]),
+        },
         "machine": machine,
         "versions": versions,
         "total_seconds": total,
@@ -650,7 +801,11 @@ def main(argv=None):
         summary["summary"] = report.summarize(record, args.reference if args.reference in args.methods else None)
     write_json(output / "results.json", summary)
     (output / "table.md").write_text(table_md + "\n")
-    written = "results.json, table.md, errors.png, " + ("differences.png, " if multi and args.reference in args.methods else "") + "curves.png, cam.png, fgsm.png, samples_*.png"
+    written = (
+        "results.json, table.md, errors.png, "
+        + ("differences.png, " if multi and args.reference in args.methods else "")
+        + "curves.png, cam.png, fgsm.png, samples_*.png"
+    )
     if args.record and chief:
         record["total_seconds"] = total
         write_json(args.record, record)

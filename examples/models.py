@@ -19,8 +19,13 @@ from keras import layers
 
 def _conv(filters: int, kernel: int = 3, strides: int = 1, name: str | None = None) -> layers.Layer:
     return layers.Conv2D(
-        filters, kernel, strides=strides, padding="same", use_bias=False,
-        kernel_initializer="he_normal", name=name,
+        filters,
+        kernel,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        name=name,
     )
 
 
@@ -53,8 +58,13 @@ def _basic_block(x, filters: int, strides: int, name: str, momentum: float = 0.9
 
 
 def small_resnet(
-    input_shape, num_classes: int, width: int = 16, blocks_per_stage: int = 1, bn_momentum: float = 0.9,
-    normalization=None, name: str = "small_resnet",
+    input_shape,
+    num_classes: int,
+    width: int = 16,
+    blocks_per_stage: int = 1,
+    bn_momentum: float = 0.9,
+    normalization=None,
+    name: str = "small_resnet",
 ) -> keras.Model:
     """A CIFAR-style ResNet: stem, 3 stages (w, 2w, 4w) of basic blocks, GAP, Dense (logits).
 
@@ -74,7 +84,9 @@ def small_resnet(
     return keras.Model(inputs, outputs, name=name)
 
 
-def simple_cnn(input_shape, num_classes: int, width: int = 16, normalization=None, name: str = "simple_cnn") -> keras.Model:
+def simple_cnn(
+    input_shape, num_classes: int, width: int = 16, normalization=None, name: str = "simple_cnn"
+) -> keras.Model:
     """Two 3×3 convolutions, GAP, Dense: a fast model for smoke tests."""
     inputs, x = _inputs(input_shape, normalization)
     x = layers.Conv2D(width, 3, padding="same", activation="relu", name="conv1")(x)
@@ -148,7 +160,7 @@ def pyramidnet(
     for stage in range(3):
         for block in range(n):
             width += alpha / (3 * n)
-            filters = int(round(width))
+            filters = round(width)
             strides = 2 if stage > 0 and block == 0 else 1
             block_name = f"stage{stage + 1}_block{block + 1}"
             y = layers.BatchNormalization(name=f"{block_name}_bn1")(x)

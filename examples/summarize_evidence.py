@@ -22,13 +22,17 @@ import sys
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from paper import report  # noqa: E402
+from paper import report
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("records", nargs="+", help="JSON files written by fit_compare.py --record")
-    p.add_argument("--reference", default=None, help="the method differences are taken against (default: the record's --reference, else baseline)")
+    p.add_argument(
+        "--reference",
+        default=None,
+        help="the method differences are taken against (default: the record's --reference, else baseline)",
+    )
     p.add_argument("--confidence", type=float, default=0.95, help="level of the t intervals")
     p.add_argument("--images", default="docs/images", help="folder for the plots")
     p.add_argument("--prefix", default="evidence_", help="plot names: <prefix><record name>_<plot>.png")
@@ -54,18 +58,35 @@ def describe_record(record: dict, name: str, reference: str, confidence: float) 
         f"### {name}",
         "",
         f"- command: `{record['command']}`",
-        f"- date: {record['date']}" + ("" if record.get("complete", True) else " (incomplete: the run is still going or stopped)"),
+        f"- date: {record['date']}"
+        + ("" if record.get("complete", True) else " (incomplete: the run is still going or stopped)"),
         f"- machine: {machine.get('nproc')} CPU cores ({machine.get('cpu')}), {machine.get('memory_gb')} GB RAM, "
-        f"GPUs: {', '.join(machine.get('gpus') or []) or 'none'}" + (f"; {machine['note']}" if machine.get("note") else ""),
+        f"GPUs: {', '.join(machine.get('gpus') or []) or 'none'}"
+        + (f"; {machine['note']}" if machine.get("note") else ""),
         f"- code: keras_cutmix {versions.get('keras_cutmix')} at git {versions.get('keras_cutmix_commit')}"
         + (" (modified tree)" if versions.get("keras_cutmix_dirty") else "")
         + f"; keras {versions.get('keras')}, tensorflow {versions.get('tensorflow')}, numpy {versions.get('numpy')}, scipy {versions.get('scipy')}",
         f"- seeds: {', '.join(map(str, seeds))}",
     ]
-    reused = sorted({(m, e["seed"], e["reused_from"]) for m, info in record["methods"].items() for e in info["seeds"] if "reused_from" in e})
+    reused = sorted(
+        {
+            (m, e["seed"], e["reused_from"])
+            for m, info in record["methods"].items()
+            for e in info["seeds"]
+            if "reused_from" in e
+        }
+    )
     if reused:
-        lines.append("- reused runs (same commit and training options): " + ", ".join(f"{m} seed {s} from {p}" for m, s, p in reused))
-    lines += ["", "Mean ± standard deviation over seeds:", "", report.spread_table(record, markdown=True, labels=labels)]
+        lines.append(
+            "- reused runs (same commit and training options): "
+            + ", ".join(f"{m} seed {s} from {p}" for m, s, p in reused)
+        )
+    lines += [
+        "",
+        "Mean ± standard deviation over seeds:",
+        "",
+        report.spread_table(record, markdown=True, labels=labels),
+    ]
     if reference in record["methods"]:
         lines += [
             "",
@@ -84,8 +105,12 @@ def main(argv=None):
         reference = args.reference or option(record["command"], "--reference", "baseline")
         texts.append(describe_record(record, path.stem, reference, args.confidence))
         written = report.write_plots(
-            record, args.images, prefix=f"{args.prefix}{path.stem}_", reference=reference if reference in record["methods"] else None,
-            confidence=args.confidence, title=path.stem,
+            record,
+            args.images,
+            prefix=f"{args.prefix}{path.stem}_",
+            reference=reference if reference in record["methods"] else None,
+            confidence=args.confidence,
+            title=path.stem,
         )
         texts[-1] += "\n\nPlots: " + ", ".join(written)
     text = "\n\n".join(texts) + "\n"

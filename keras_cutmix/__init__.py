@@ -6,12 +6,11 @@ importable from their modules (`keras_cutmix.sampling`, `.masks`,
 `.mixing`, `.labels`, `.bounding_boxes`, `.methods`, `.pipeline`).
 """
 
+from keras_cutmix._version import __version__ as __version__
 from keras_cutmix.callbacks import MixingScheduler
 from keras_cutmix.functional import cutmix, cutmix_or_mixup, cutout, fmix, mixup, resizemix
 from keras_cutmix.layers import CutMix, CutMixOrMixUp, Cutout, FMix, MixUp, ResizeMix
 from keras_cutmix.model import CutMixModel
-
-from keras_cutmix._version import __version__
 
 __all__ = [
     "CutMix",

@@ -18,8 +18,9 @@ import contextlib
 import functools
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import keras
 
@@ -136,13 +137,13 @@ def tensorflow_backend() -> ModuleType:
     return tf_backend
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tensorflow_modules() -> tuple[ModuleType, ...]:
     tf_backend = tensorflow_backend()
     return (tf_backend.numpy, tf_backend.core, tf_backend.nn, tf_backend.math)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tensorflow_op(name: str) -> Any:
     for module in _tensorflow_modules():
         if hasattr(module, name):
@@ -160,4 +161,3 @@ class _Ops:
 
 
 ops: Any = _Ops()
-

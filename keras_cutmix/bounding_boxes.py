@@ -19,6 +19,7 @@ import keras
 from keras_cutmix import validation
 from keras_cutmix._backend import needs_tensorflow_ops, ops, tensorflow_ops
 
+
 def to_xyxy(boxes: Any, bounding_box_format: str, height: Any, width: Any) -> tuple[Any, Any, Any, Any]:
     """(x1, y1, x2, y2) in absolute pixels, each (..., ), from (..., 4) boxes."""
     a, b, c, d = (boxes[..., i] for i in range(4))
@@ -251,7 +252,9 @@ def _union(bounding_boxes: dict, partner: Any, mixed: Any) -> dict:
     partner = ops.cast(partner, "int32")
     valid = labels >= 0
     not_self = ops.not_equal(partner, ops.arange(ops.shape(partner)[0], dtype="int32"))
-    added = ops.logical_and(ops.logical_and(ops.reshape(mixed, (-1, 1)), not_self[:, None]), ops.take(valid, partner, axis=0))
+    added = ops.logical_and(
+        ops.logical_and(ops.reshape(mixed, (-1, 1)), not_self[:, None]), ops.take(valid, partner, axis=0)
+    )
     boxes, labels = compact(
         ops.concatenate([raw, ops.take(raw, partner, axis=0)], axis=1),
         ops.concatenate([labels, ops.take(labels, partner, axis=0)], axis=1),

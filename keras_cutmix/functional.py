@@ -31,15 +31,24 @@ from keras_cutmix.methods.base import MixOptions, with_options
 from keras_cutmix.pipeline import run_functional
 
 
-def _run(options_class: type[MixOptions], name: str, images: Any, labels: Any, sample_weight: Any, seed: Any,
-         training: bool, options: dict) -> Any:
+def _run(
+    options_class: type[MixOptions],
+    name: str,
+    images: Any,
+    labels: Any,
+    sample_weight: Any,
+    seed: Any,
+    training: bool,
+    options: dict,
+) -> Any:
     validation.check_options(f"keras_cutmix.{name}()", options, options_class.option_names())
     return run_functional(options_class(**options), images, labels, sample_weight, seed, training)
 
 
 @with_options(CutMixOptions)
-def cutmix(images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True,
-           **options: Any) -> Any:
+def cutmix(
+    images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True, **options: Any
+) -> Any:
     """CutMix a batch as a pure function of `seed`; the options of `keras_cutmix.CutMix`.
 
     Args:
@@ -69,35 +78,40 @@ def cutmix(images: Any, labels: Any = None, sample_weight: Any = None, *, seed: 
 
 
 @with_options(MixUpOptions)
-def mixup(images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True,
-          **options: Any) -> Any:
+def mixup(
+    images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True, **options: Any
+) -> Any:
     """MixUp a batch as a pure function of `seed`; arguments as `cutmix`, options as `keras_cutmix.MixUp`."""
     return _run(MixUpOptions, "mixup", images, labels, sample_weight, seed, training, options)
 
 
 @with_options(CutoutOptions)
-def cutout(images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True,
-           **options: Any) -> Any:
+def cutout(
+    images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True, **options: Any
+) -> Any:
     """Cutout a batch as a pure function of `seed`; arguments as `cutmix`, options as `keras_cutmix.Cutout`."""
     return _run(CutoutOptions, "cutout", images, labels, sample_weight, seed, training, options)
 
 
 @with_options(CutMixOrMixUpOptions)
-def cutmix_or_mixup(images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True,
-                    **options: Any) -> Any:
+def cutmix_or_mixup(
+    images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True, **options: Any
+) -> Any:
     """CutMix or MixUp a batch as a pure function of `seed`; options as `keras_cutmix.CutMixOrMixUp`."""
     return _run(CutMixOrMixUpOptions, "cutmix_or_mixup", images, labels, sample_weight, seed, training, options)
 
 
 @with_options(ResizeMixOptions)
-def resizemix(images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True,
-              **options: Any) -> Any:
+def resizemix(
+    images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True, **options: Any
+) -> Any:
     """ResizeMix a batch as a pure function of `seed`; arguments as `cutmix`, options as `keras_cutmix.ResizeMix`."""
     return _run(ResizeMixOptions, "resizemix", images, labels, sample_weight, seed, training, options)
 
 
 @with_options(FMixOptions)
-def fmix(images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True,
-         **options: Any) -> Any:
+def fmix(
+    images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True, **options: Any
+) -> Any:
     """FMix a batch as a pure function of `seed`; arguments as `cutmix`, options as `keras_cutmix.FMix`."""
     return _run(FMixOptions, "fmix", images, labels, sample_weight, seed, training, options)

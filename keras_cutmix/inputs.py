@@ -8,7 +8,8 @@ singular "image" and "label" too) and every other entry untouched.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from keras_cutmix._backend import ops
 

@@ -12,7 +12,8 @@ same pixel share and never renormalized.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 
@@ -61,8 +62,11 @@ def is_sparse(labels: Any, num_classes: int | None, batched: bool = True) -> boo
     ids_rank = 1 if batched else 0
     id_shaped = len(shape) == ids_rank or (len(shape) == ids_rank + 1 and shape[-1] == 1)
     # (B, 1) with num_classes=1 is a dense one-class label, not an id.
-    return keras.backend.is_float_dtype(dtype) and num_classes is not None and id_shaped and not (
-        len(shape) == ids_rank + 1 and num_classes == 1
+    return (
+        keras.backend.is_float_dtype(dtype)
+        and num_classes is not None
+        and id_shaped
+        and not (len(shape) == ids_rank + 1 and num_classes == 1)
     )
 
 

@@ -22,7 +22,7 @@ import keras
 from keras_cutmix import inputs, validation
 from keras_cutmix._backend import compile_config, in_symbolic_scope, ops
 from keras_cutmix.callbacks import LogProbability
-from keras_cutmix.labels import mix_labels, prepare_labels
+from keras_cutmix.labels import prepare_labels
 from keras_cutmix.layers import CutMix, MixLayer
 from keras_cutmix.methods import CutMixOptions
 from keras_cutmix.pipeline import apply_mix, mix_targets
@@ -289,8 +289,10 @@ class CutMixModel(keras.Model):
             # The same draw (same seed) is repeated in `call` on the feature
             # map; here it only sets the labels, by the map's shares.
             y = prepare_labels(
-                keras.tree.map_structure(ops.convert_to_tensor, y), batched=True,
-                num_classes=self.options.num_classes, label_smoothing=self.options.label_smoothing,
+                keras.tree.map_structure(ops.convert_to_tensor, y),
+                batched=True,
+                num_classes=self.options.num_classes,
+                label_smoothing=self.options.label_smoothing,
             )
             height, width = self._feature_size
             params = self.options.sample(seed, ops.shape(x)[0], height, width, probability)
@@ -323,8 +325,12 @@ class CutMixModel(keras.Model):
     # Losses and metrics always see dense labels (mixed ones in training, plain
     # one-hot in evaluate and in Keras' symbolic build, which picks the metric
     # variants from the first labels it sees), so one categorical loss serves.
-    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None, training: bool = True) -> Any:
-        return super().compute_loss(x=x, y=self._dense(y), y_pred=y_pred, sample_weight=sample_weight, training=training)
+    def compute_loss(
+        self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None, training: bool = True
+    ) -> Any:
+        return super().compute_loss(
+            x=x, y=self._dense(y), y_pred=y_pred, sample_weight=sample_weight, training=training
+        )
 
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         return super().compute_metrics(x, self._dense(y), y_pred, sample_weight=sample_weight)
@@ -397,9 +403,9 @@ def _as_tuples(x: Any, y: Any) -> tuple[Any, Any]:
     if isinstance(x, dict) and _unpack(x)[1] is not None and _unpack(x)[2] is None:
         return _unpack(x)[:2]
     tf = sys.modules.get("tensorflow")
-    if tf is not None and isinstance(x, tf.data.Dataset) and isinstance(x.element_spec, dict):
-        if _unpack(x.element_spec)[1] is not None:
-            return x.map(lambda element: tuple(part for part in _unpack(element) if part is not None)), None
+    dict_dataset = tf is not None and isinstance(x, tf.data.Dataset) and isinstance(x.element_spec, dict)
+    if dict_dataset and _unpack(x.element_spec)[1] is not None:
+        return x.map(lambda element: tuple(part for part in _unpack(element) if part is not None)), None
     return x, y
 
 

@@ -58,7 +58,9 @@ def mix_targets(data: dict, params: MixParams, options: MixOptions) -> dict:
         out[inputs.SEGMENTATION_MASKS] = options.transform_segmentation_masks(data[inputs.SEGMENTATION_MASKS], params)
     if inputs.BOUNDING_BOXES in data:
         height, width = inputs.spatial_size(images, options.data_format)
-        out[inputs.BOUNDING_BOXES] = options.transform_bounding_boxes(data[inputs.BOUNDING_BOXES], params, height, width)
+        out[inputs.BOUNDING_BOXES] = options.transform_bounding_boxes(
+            data[inputs.BOUNDING_BOXES], params, height, width
+        )
     if inputs.LABELS in data:
         out[inputs.LABELS] = options.transform_labels(data[inputs.LABELS], params)
     return out
@@ -82,7 +84,9 @@ def apply_mix(data: dict, seed: Any, options: MixOptions, training: bool = True,
     out = dict(data)
     if inputs.LABELS in data:
         out[inputs.LABELS] = labels.prepare_labels(
-            data[inputs.LABELS], batched=batched, num_classes=options.num_classes,
+            data[inputs.LABELS],
+            batched=batched,
+            num_classes=options.num_classes,
             label_smoothing=options.label_smoothing,
         )
     probability = options.probability if probability is None else probability
@@ -93,9 +97,7 @@ def apply_mix(data: dict, seed: Any, options: MixOptions, training: bool = True,
     return mix_targets(out, params, options)
 
 
-def run_functional(
-    options: MixOptions, images: Any, labels: Any, sample_weight: Any, seed: Any, training: bool
-) -> Any:
+def run_functional(options: MixOptions, images: Any, labels: Any, sample_weight: Any, seed: Any, training: bool) -> Any:
     """The functional entry points: call forms in and out, TF ops in TF graphs."""
     data, repack = inputs.unpack(images, labels, sample_weight)
 

@@ -30,7 +30,8 @@ sit in a 2-step loop; torch runs it op by op.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -52,7 +53,9 @@ def _as_int32_word(value: int) -> int:
 
 def _seed_tensor(seed: Any) -> Any:
     """A (2,) integer seed tensor from a tensor or a pair of Python ints (words of any size)."""
-    if isinstance(seed, (tuple, list)) and all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seed):
+    if isinstance(seed, (tuple, list)) and all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seed
+    ):
         if len(seed) != 2:
             raise ValueError(f"A seed must have 2 words. Received: seed={seed!r}")
         seed = np.array([_as_int32_word(int(s)) for s in seed], "int32")
@@ -149,7 +152,7 @@ def _draw_2d(seed: Any, rows: Any, batch: Any, rolled: bool, as_uniform: bool) -
     return ops.multiply(ops.cast(top, "float32"), 2.0**-24)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tensorflow_function(as_uniform: bool, jit_compile: bool) -> Callable:
     """`_draw_2d` as one TensorFlow function call (one XLA op with `jit_compile`).
 
@@ -166,7 +169,7 @@ def _tensorflow_function(as_uniform: bool, jit_compile: bool) -> Callable:
     return tf.function(run, jit_compile=jit_compile, autograph=False)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _jax_function(as_uniform: bool) -> Callable:
     """`_draw_2d` under `jax.jit`: one dispatch when eager, inlined when already tracing."""
     import jax

@@ -121,7 +121,7 @@ def _centred_span(centre: Any, length: Any, size: Any) -> tuple[Any, Any]:
     """[start, end) of `length` pixels centred on `centre`, clipped to [0, size)."""
     start = centre - length // 2
     end = start + length
-    clip = lambda x: ops.maximum(ops.minimum(x, size), 0)  # noqa: E731
+    clip = lambda x: ops.maximum(ops.minimum(x, size), 0)
     return clip(start), clip(end)
 
 
@@ -167,14 +167,18 @@ def sample_centres(u_y: Any, u_x: Any, height: Any, width: Any, box_center: str,
     return centre_y, centre_x
 
 
-def place_box(cut_h: Any, cut_w: Any, centre_y: Any, centre_x: Any, height: Any, width: Any) -> tuple[Any, Any, Any, Any]:
+def place_box(
+    cut_h: Any, cut_w: Any, centre_y: Any, centre_x: Any, height: Any, width: Any
+) -> tuple[Any, Any, Any, Any]:
     """(top, bottom, left, right) of a cut_h × cut_w box on a centre, clipped."""
     top, bottom = _centred_span(centre_y, cut_h, height)
     left, right = _centred_span(centre_x, cut_w, width)
     return top, bottom, left, right
 
 
-def label_weight(pasted: Any, height: Any, width: Any, lam: Any, applied: Any, *, label_mode: str, correct_lambda: bool) -> Any:
+def label_weight(
+    pasted: Any, height: Any, width: Any, lam: Any, applied: Any, *, label_mode: str, correct_lambda: bool
+) -> Any:
     """The partner's label weight for a box of `pasted` pixels (the paper's Table 8 label modes)."""
     count = ops.cast(pasted, "float32")
     # count / area, correctly rounded on every path: Grappler and XLA turn a
@@ -303,7 +307,15 @@ def sample_mixup(seed: Any, batch_size: Any, *, alpha: float, probability: Any, 
 
 
 def sample_cutout(
-    seed: Any, batch_size: Any, height: Any, width: Any, *, size: Any, probability: Any, mode: str, size_range: Any = None
+    seed: Any,
+    batch_size: Any,
+    height: Any,
+    width: Any,
+    *,
+    size: Any,
+    probability: Any,
+    mode: str,
+    size_range: Any = None,
 ) -> MixParams:
     """Draw the erased boxes for one Cutout batch (centre uniform, clipped).
 
@@ -311,7 +323,7 @@ def sample_cutout(
     drawn uniformly in [lo, hi] of each side, independently per side (and per
     sample in "sample" mode), as KerasCV's RandomCutout.
     """
-    keys, per = draw(seed, 3 if size_range is None else 5, batch_size, mode)
+    _, per = draw(seed, 3 if size_range is None else 5, batch_size, mode)
     applied = per[0] < probability
     if size_range is None:
         cut_h, cut_w = fixed_sides(size, height, width)
@@ -344,11 +356,21 @@ def sample_resizemix(
     top, bottom, left, right = place_inside(per[2], per[3], sides[0], sides[1], height, width)
     bottom = ops.where(applied, bottom, top)
     share = ops.cast((bottom - top) * (right - left), "float32") / ops.cast(height * width, "float32")
-    return MixParams(sample_partners(keys), 1.0 - share, applied, top, bottom, left, right, share, ops.zeros_like(share))
+    return MixParams(
+        sample_partners(keys), 1.0 - share, applied, top, bottom, left, right, share, ops.zeros_like(share)
+    )
 
 
 def sample_fmix(
-    seed: Any, batch_size: Any, height: Any, width: Any, *, alpha: float, decay_power: float, probability: Any, mode: str
+    seed: Any,
+    batch_size: Any,
+    height: Any,
+    width: Any,
+    *,
+    alpha: float,
+    decay_power: float,
+    probability: Any,
+    mode: str,
 ) -> MixParams:
     """Draw partners, coins, λ ~ Beta(α, α) and FMix's low-frequency masks for one batch.
 
@@ -368,7 +390,16 @@ def sample_fmix(
     share = ops.cast(counts, "float32") / ops.cast(height * width, "float32")
     empty = ops.zeros_like(counts)
     return MixParams(
-        sample_partners(keys), lam, applied, empty, empty, empty, empty, share, ops.zeros_like(share), mask=partner_pixels
+        sample_partners(keys),
+        lam,
+        applied,
+        empty,
+        empty,
+        empty,
+        empty,
+        share,
+        ops.zeros_like(share),
+        mask=partner_pixels,
     )
 
 

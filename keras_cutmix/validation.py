@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import difflib
 import functools
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -85,11 +86,12 @@ def check_box_sides(name: str, value: Any) -> tuple:
     pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     ok = len(pair) == 2
     for side in pair if ok else ():
-        if isinstance(side, bool) or not isinstance(side, (int, float)):
-            ok = False
-        elif isinstance(side, int) and side < 1:
-            ok = False
-        elif isinstance(side, float) and not 0.0 < side <= 1.0:
+        if (
+            isinstance(side, bool)
+            or not isinstance(side, (int, float))
+            or (isinstance(side, int) and side < 1)
+            or (isinstance(side, float) and not 0.0 < side <= 1.0)
+        ):
             ok = False
     if not ok:
         raise ValueError(
@@ -146,7 +148,9 @@ def check_bounding_box_format(value: Any) -> str:
     return str(check_choice("bounding_box_format", value, BOUNDING_BOX_FORMATS))
 
 
-def check_options(owner: str, kwargs: Mapping[str, Any], option_names: Iterable[str], passed_on: Iterable[str] = ()) -> None:
+def check_options(
+    owner: str, kwargs: Mapping[str, Any], option_names: Iterable[str], passed_on: Iterable[str] = ()
+) -> None:
     """Raise for keyword arguments that are neither options nor `passed_on`.
 
     Arguments users bring from other libraries get the name of ours; other
@@ -239,7 +243,11 @@ def _check_not_a_batch_without_channels(data: dict, options: MixOptions) -> None
             f"`images` of shape {images_shape} with labels of shape {shape} look like a batch of grayscale images "
             f"without a channel axis, but rank-3 images are read as one image (H, W, C). Add the channel axis: "
             f"`{fix}` gives a batch of shape "
-            + (f"{images_shape + (1,)}." if options.data_format == "channels_last" else f"{images_shape[:1] + (1,) + images_shape[1:]}.")
+            + (
+                f"{images_shape + (1,)}."
+                if options.data_format == "channels_last"
+                else f"{images_shape[:1] + (1,) + images_shape[1:]}."
+            )
         )
 
 
@@ -290,10 +298,10 @@ def check_bounding_boxes(bounding_boxes: Any) -> None:
 def _check_bounding_box_batch(bounding_boxes: Any, batch: Any) -> None:
     check_bounding_boxes(bounding_boxes)
     boxes_shape, labels_shape = tuple(bounding_boxes["boxes"].shape), tuple(bounding_boxes["labels"].shape)
-    known = lambda a, b: a is not None and b is not None and a != b  # noqa: E731
+    known = lambda a, b: a is not None and b is not None and a != b
     if known(boxes_shape[0], batch) or known(labels_shape[0], batch) or known(boxes_shape[1], labels_shape[1]):
         raise ValueError(
-            "`bounding_boxes` need \"boxes\" of shape (B, N, 4) and \"labels\" of shape (B, N), with B the "
+            '`bounding_boxes` need "boxes" of shape (B, N, 4) and "labels" of shape (B, N), with B the '
             f"batch size of `images` ({batch}); received boxes of shape {boxes_shape} and labels of shape "
             f"{labels_shape}."
         )
@@ -314,8 +322,7 @@ def _check_segmentation_masks(images: Any, masks: Any, data_format: str | None) 
     if not ranked or any(a is not None and b is not None and a != b for a, b in zip(hw, m_hw)):
         expect = "(B, H, W) or " + ("(B, 1, H, W)" if channels_first else "(B, H, W, 1)")
         raise ValueError(
-            f"`segmentation_masks` must have shape {expect} matching images {tuple(images.shape)}; "
-            f"received shape {m}."
+            f"`segmentation_masks` must have shape {expect} matching images {tuple(images.shape)}; received shape {m}."
         )
 
 

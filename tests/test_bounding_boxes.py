@@ -10,9 +10,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import to_numpy
 from keras.utils import bounding_boxes as keras_boxes
 
-from helpers import to_numpy
 from keras_cutmix.bounding_boxes import mix_bounding_boxes
 from keras_cutmix.validation import BOUNDING_BOX_FORMATS as SUPPORTED_FORMATS
 
@@ -126,9 +126,7 @@ def test_partner_boxes():
 
 
 @pytest.mark.once
-@pytest.mark.parametrize(
-    "min_visibility, survives", [(0.0, True), (0.5, True), (0.5000001, False), (1.0, False)]
-)
+@pytest.mark.parametrize("min_visibility, survives", [(0.0, True), (0.5, True), (0.5000001, False), (1.0, False)])
 def test_base_threshold_half(min_visibility, survives):
     out = mix([[A], [PAD]], [[7], [-1]], (0, 20, 0, 8), min_visibility=min_visibility)  # 32 of 64 px² stay
     assert kept(out, 0) == ([([8, 4, 12, 12], 7)] if survives else [])
@@ -215,7 +213,7 @@ def test_padded_and_degenerate_boxes_never_come_back():
 
 def test_other_keys_pass_through():
     data = {"boxes": np.array([[A], [A]], "float32"), "labels": np.array([[1], [2]], "int32"), "id": "abc"}
-    i32 = lambda *v: np.array(v, "int32")  # noqa: E731
+    i32 = lambda *v: np.array(v, "int32")
     out = mix_bounding_boxes(
         data, i32(1, 0), i32(0), i32(20), i32(0), i32(8), H, W, bounding_box_format="xyxy", min_visibility=0.5
     )
@@ -230,10 +228,18 @@ def test_other_keys_pass_through():
 def test_dtypes_are_kept(boxes_dtype, labels_dtype):
     boxes = keras.ops.convert_to_tensor(np.array([[A], [A]], "float32"), dtype=boxes_dtype)
     labels = keras.ops.convert_to_tensor(np.array([[1], [2]]), dtype=labels_dtype)
-    i32 = lambda *v: np.array(v, "int32")  # noqa: E731
+    i32 = lambda *v: np.array(v, "int32")
     out = mix_bounding_boxes(
-        {"boxes": boxes, "labels": labels}, i32(1, 0), i32(0), i32(20), i32(0), i32(8), H, W,
-        bounding_box_format="xyxy", min_visibility=0.5,
+        {"boxes": boxes, "labels": labels},
+        i32(1, 0),
+        i32(0),
+        i32(20),
+        i32(0),
+        i32(8),
+        H,
+        W,
+        bounding_box_format="xyxy",
+        min_visibility=0.5,
     )
     assert keras.backend.standardize_dtype(out["boxes"].dtype) == keras.backend.standardize_dtype(boxes.dtype)
     assert keras.backend.standardize_dtype(out["labels"].dtype) == keras.backend.standardize_dtype(labels.dtype)
@@ -421,12 +427,26 @@ def test_cutmix_moves_boxes_with_the_paste(mode):
     images = np.zeros((batch, height, width, 3), "uint8")
     out = keras_cutmix.cutmix(
         {"images": images, "bounding_boxes": bbox, "labels": np.arange(batch)},
-        seed=4, mode=mode, num_classes=batch, bounding_box_format="xyxy", min_visibility=0.3,
+        seed=4,
+        mode=mode,
+        num_classes=batch,
+        bounding_box_format="xyxy",
+        min_visibility=0.3,
     )
-    params = keras_cutmix.sampling.sample_cutmix(4, batch, height, width, alpha=1.0, probability=1.0, mode=mode, correct_lambda=True)
+    params = keras_cutmix.sampling.sample_cutmix(
+        4, batch, height, width, alpha=1.0, probability=1.0, mode=mode, correct_lambda=True
+    )
     expected = mix_bounding_boxes(
-        bbox, params.partner, params.top, params.bottom, params.left, params.right, height, width,
-        bounding_box_format="xyxy", min_visibility=0.3,
+        bbox,
+        params.partner,
+        params.top,
+        params.bottom,
+        params.left,
+        params.right,
+        height,
+        width,
+        bounding_box_format="xyxy",
+        min_visibility=0.3,
     )
     np.testing.assert_array_equal(to_numpy(out["bounding_boxes"]["boxes"]), to_numpy(expected["boxes"]))
     np.testing.assert_array_equal(to_numpy(out["bounding_boxes"]["labels"]), to_numpy(expected["labels"]))
@@ -460,12 +480,16 @@ def test_keras_densified_padding_and_minus_one_padding_are_padding():
     # Keras' densify_bounding_boxes (keras.src...bounding_boxes.validation) pads boxes with 0 and labels with -1.
     dense = {"boxes": np.zeros((4, 3, 4), "float32"), "labels": -np.ones((4, 3), "int32")}
     dense["boxes"][:, 0], dense["labels"][:, 0] = [2.0, 2.0, 10.0, 10.0], 1
-    minus_one = {"boxes": np.where(dense["labels"][..., None] < 0, -1.0, dense["boxes"]).astype("float32"),
-                 "labels": dense["labels"]}
+    minus_one = {
+        "boxes": np.where(dense["labels"][..., None] < 0, -1.0, dense["boxes"]).astype("float32"),
+        "labels": dense["labels"],
+    }
     images = np.zeros((4, 16, 16, 3), "uint8")
     for padded in (dense, minus_one):
         for layer in (keras_cutmix.CutMix(bounding_box_format="xyxy", seed=0), keras_cutmix.MixUp(seed=0)):
             out = layer({"images": images, "bounding_boxes": padded})
             labels = to_numpy(out["bounding_boxes"]["labels"])
             assert labels.shape == (4, 6)
-            assert ((labels == 1) | (labels == -1)).all() and (labels == 1).sum(axis=1).max() <= 2  # no padded box came back
+            assert ((labels == 1) | (labels == -1)).all() and (labels == 1).sum(
+                axis=1
+            ).max() <= 2  # no padded box came back

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from helpers import backend_dtype, source_images, to_numpy
 
 import keras_cutmix
-from helpers import backend_dtype, source_images, to_numpy
 
 B, H, W, K = 6, 12, 20, 5
 
@@ -30,7 +30,9 @@ def test_soft_labels_mix_linearly_and_sum_to_one():
     rng = np.random.default_rng(0)
     soft = rng.dirichlet(np.ones(K), size=B).astype("float32")
     images = _images()
-    params = keras_cutmix.sampling.sample_cutmix(1, B, H, W, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True)
+    params = keras_cutmix.sampling.sample_cutmix(
+        1, B, H, W, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True
+    )
     _, mixed = keras_cutmix.cutmix(images, soft, seed=1, mode="sample")
     w = to_numpy(params.partner_weight)[:, None]
     expected = soft * (1 - w) + soft[to_numpy(params.partner)] * w
@@ -71,7 +73,9 @@ def test_errors_name_the_shapes():
         keras_cutmix.cutmix(images, np.arange(4), seed=0, num_classes=K)
     with pytest.raises(ValueError, match=r"have 5 classes \(shape \(6, 5\)\) but num_classes=7"):
         keras_cutmix.cutmix(images, np.eye(K, dtype="float32")[np.arange(B) % K], seed=0, num_classes=7)
-    with pytest.raises(ValueError, match=r"class ids and must have shape \(B,\) or \(B, 1\); received labels of shape \(6, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"class ids and must have shape \(B,\) or \(B, 1\); received labels of shape \(6, 5\)"
+    ):
         keras_cutmix.cutmix(images, np.eye(K, dtype="int32")[np.arange(B) % K], seed=0, num_classes=K)
     with pytest.raises(ValueError, match=r"dtype bool"):
         keras_cutmix.cutmix(images, np.ones((B, K), bool), seed=0)

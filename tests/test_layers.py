@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from helpers import recovered_fractions, source_images, to_numpy
 
 import keras_cutmix
-from helpers import recovered_fractions, source_images, to_numpy
 
 B, H, W, K = 6, 10, 14, 6
 
@@ -76,14 +76,29 @@ def test_symbolic_call_in_a_functional_model():
 
 def test_get_config_round_trip():
     layer = keras_cutmix.CutMix(
-        alpha=0.4, probability=0.5, mode="sample", num_classes=10, label_smoothing=0.1,
-        correct_lambda=False, seed=3, data_format="channels_first", name="mix",
+        alpha=0.4,
+        probability=0.5,
+        mode="sample",
+        num_classes=10,
+        label_smoothing=0.1,
+        correct_lambda=False,
+        seed=3,
+        data_format="channels_first",
+        name="mix",
     )
     config = layer.get_config()
     clone = keras_cutmix.CutMix.from_config(config)
     assert clone.get_config() == config
-    for key, value in dict(alpha=0.4, probability=0.5, mode="sample", num_classes=10, label_smoothing=0.1,
-                           correct_lambda=False, seed=3, data_format="channels_first").items():
+    for key, value in dict(
+        alpha=0.4,
+        probability=0.5,
+        mode="sample",
+        num_classes=10,
+        label_smoothing=0.1,
+        correct_lambda=False,
+        seed=3,
+        data_format="channels_first",
+    ).items():
         assert config[key] == value and getattr(clone, key) == value
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert isinstance(restored, keras_cutmix.CutMix) and restored.get_config() == config

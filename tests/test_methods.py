@@ -5,9 +5,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import backend_dtype, pasted_box, source_images, to_numpy
 
 import keras_cutmix
-from helpers import backend_dtype, pasted_box, source_images, to_numpy
 from keras_cutmix import sampling
 
 B, H, W, K = 8, 12, 10, 8
@@ -27,14 +27,21 @@ def _shares(mixed, batch=B):
 def test_box_ratio_range_sides_are_uniform_in_range_and_every_border_is_reached():
     n, height, width, (lo, hi) = 20000, 10, 16, (0.2, 0.6)
     params = sampling.sample_cutmix(
-        np.array([1, 2], "int32"), n, height, width, alpha=1.0, probability=1.0, mode="sample",
-        correct_lambda=True, box_ratio_range=(lo, hi),
+        np.array([1, 2], "int32"),
+        n,
+        height,
+        width,
+        alpha=1.0,
+        probability=1.0,
+        mode="sample",
+        correct_lambda=True,
+        box_ratio_range=(lo, hi),
     )
     top, bottom, left, right = (to_numpy(getattr(params, k)).astype(int) for k in ("top", "bottom", "left", "right"))
     heights, widths = bottom - top, right - left
     assert set(heights) == set(range(2, 7)) and set(widths) == set(range(3, 11))  # round(lo·side) … round(hi·side)
     for sides, count in ((heights, 5), (widths, 8)):
-        frequencies = np.bincount(sides)[sides.min():] / n
+        frequencies = np.bincount(sides)[sides.min() :] / n
         np.testing.assert_allclose(frequencies, 1 / count, atol=0.015)
     # Fully inside, every position reachable: boxes touch all four borders.
     assert top.min() == 0 and left.min() == 0 and bottom.max() == height and right.max() == width
@@ -62,15 +69,20 @@ def test_box_ratio_range_labels_equal_pixels_through_the_layer():
 def test_cutmix_or_mixup_alpha_zero_means_the_other_only(mode):
     images, ids = source_images(B, H, W), np.arange(B)
     for seed in range(4):
-        cut_only, labels = keras_cutmix.cutmix_or_mixup(images, ids, seed=seed, num_classes=K, mixup_alpha=0.0, mode=mode)
+        cut_only, labels = keras_cutmix.cutmix_or_mixup(
+            images, ids, seed=seed, num_classes=K, mixup_alpha=0.0, mode=mode
+        )
         shares = _shares(cut_only)  # whole source pixels only: never a blend
         assert np.allclose(to_numpy(cut_only), np.round(to_numpy(cut_only)))
         np.testing.assert_allclose(to_numpy(labels), shares, atol=1e-6)
-        mix_only, labels = keras_cutmix.cutmix_or_mixup(images, ids, seed=seed, num_classes=K, cutmix_alpha=0.0, mode=mode)
+        mix_only, labels = keras_cutmix.cutmix_or_mixup(
+            images, ids, seed=seed, num_classes=K, cutmix_alpha=0.0, mode=mode
+        )
         mix_only = to_numpy(mix_only)
         assert np.allclose(mix_only, mix_only[:, :1, :1], atol=1e-5)  # every pixel the same blend: no box
-    with_range, _ = keras_cutmix.cutmix_or_mixup(images, ids, seed=0, num_classes=K, cutmix_alpha=0.0, mixup_alpha=0.0,
-                                                 box_ratio_range=(0.2, 0.5))
+    with_range, _ = keras_cutmix.cutmix_or_mixup(
+        images, ids, seed=0, num_classes=K, cutmix_alpha=0.0, mixup_alpha=0.0, box_ratio_range=(0.2, 0.5)
+    )
     assert pasted_box(to_numpy(with_range)[0], 1.0) is not None  # box_ratio_range keeps CutMix on, as in timm
     with pytest.raises(ValueError, match="switches that method off"):
         keras_cutmix.CutMixOrMixUp(cutmix_alpha=0.0, mixup_alpha=0.0)
@@ -97,7 +109,9 @@ def test_cutout_size_range_draws_each_side_per_sample():
 @pytest.mark.parametrize("dtype", ["uint8", "float32"])
 def test_cutout_gaussian_noise_fills_the_box_in_the_value_range_and_dtype(dtype):
     rng = np.random.default_rng(0)
-    images = (rng.integers(50, 200, (B, 16, 16, 3)) if dtype == "uint8" else rng.uniform(-1, 1, (B, 16, 16, 3))).astype(dtype)
+    images = (rng.integers(50, 200, (B, 16, 16, 3)) if dtype == "uint8" else rng.uniform(-1, 1, (B, 16, 16, 3))).astype(
+        dtype
+    )
     out = keras_cutmix.cutout(images, seed=1, size=8, fill_mode="gaussian_noise")
     assert keras.backend.standardize_dtype(out.dtype) == backend_dtype(dtype)
     out = to_numpy(out).astype("float64")
@@ -136,7 +150,7 @@ def test_mixup_keeps_every_box_of_both_images():
         assert valid[: len(own)] == own  # the image's own boxes first, unchanged
         np.testing.assert_array_equal(out_boxes[i, : len(own)], boxes[i, : len(own)])
         assert (len(valid) > len(own)) == blended  # the partner's boxes exactly when the images were blended
-        assert np.all(out_boxes[i, len(valid):] == -1) and np.all(out_labels[i, len(valid):] == -1)
+        assert np.all(out_boxes[i, len(valid) :] == -1) and np.all(out_labels[i, len(valid) :] == -1)
     inference = keras_cutmix.MixUp(seed=0)(data, training=False)
     np.testing.assert_array_equal(to_numpy(inference["bounding_boxes"]["boxes"]), boxes)
 
@@ -162,7 +176,7 @@ def test_resizemix_pastes_the_whole_partner_resized_with_exact_labels(mode, data
         if box is None:
             continue
         top, bottom, left, right = box
-        assert 0 <= top and bottom <= H and 0 <= left and right <= W  # fully inside
+        assert top >= 0 and bottom <= H and left >= 0 and right <= W  # fully inside
         side = (bottom - top) / H
         assert 0.1 - 1 / H <= side <= 0.8 + 1 / H
 
@@ -251,10 +265,20 @@ def test_fmix_in_tf_data_and_under_xla():
 @pytest.mark.once
 @pytest.mark.parametrize(
     "wrong,ours",
-    [("factor", "alpha"), ("prob", "probability"), ("mix_prob", "probability"), ("switch_prob", "switch_probability"),
-     ("cutmix_minmax", "box_ratio_range"), ("correct_lam", "correct_lambda"), ("alhpa", "alpha")],
+    [
+        ("factor", "alpha"),
+        ("prob", "probability"),
+        ("mix_prob", "probability"),
+        ("switch_prob", "switch_probability"),
+        ("cutmix_minmax", "box_ratio_range"),
+        ("correct_lam", "correct_lambda"),
+        ("alhpa", "alpha"),
+    ],
 )
 def test_arguments_from_other_libraries_name_ours(wrong, ours):
-    for make in (lambda **kw: keras_cutmix.CutMix(**kw), lambda **kw: keras_cutmix.cutmix(source_images(2, 4, 4), seed=0, **kw)):
+    for make in (
+        lambda **kw: keras_cutmix.CutMix(**kw),
+        lambda **kw: keras_cutmix.cutmix(source_images(2, 4, 4), seed=0, **kw),
+    ):
         with pytest.raises(TypeError, match=rf"`{wrong}`: did you mean `{ours}`"):
             make(**{wrong: 0.5})

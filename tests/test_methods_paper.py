@@ -1,12 +1,11 @@
 """Issue #3: MixUp, Cutout, CutMixOrMixUp and the paper's CutMix variants."""
 
-import keras
 import numpy as np
 import pytest
+from helpers import recovered_fractions, source_images, to_numpy
 from scipy import stats
 
 import keras_cutmix
-from helpers import recovered_fractions, source_images, to_numpy
 
 B, H, W = 10, 16, 24
 
@@ -28,7 +27,9 @@ def test_mixup_pixels_are_the_lambda_weighted_sum(mode):
     mixed, mixed_labels = keras_cutmix.mixup(images, labels, seed=5, alpha=0.4, mode=mode)
     expected = lam[:, None, None, None] * images + (1 - lam[:, None, None, None]) * images[partner]
     np.testing.assert_allclose(to_numpy(mixed), expected, atol=1e-6)
-    np.testing.assert_allclose(to_numpy(mixed_labels), lam[:, None] * labels + (1 - lam[:, None]) * labels[partner], atol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(mixed_labels), lam[:, None] * labels + (1 - lam[:, None]) * labels[partner], atol=1e-6
+    )
     if mode == "sample":
         assert len(np.unique(lam)) == B
 
@@ -39,13 +40,17 @@ def test_mixup_uint8_is_rounded_back_and_keeps_dtype():
     partner, lam = to_numpy(params.partner), to_numpy(params.lam)
     mixed = to_numpy(keras_cutmix.mixup(images, seed=1, mode="sample"))
     assert mixed.dtype == np.uint8
-    expected = np.round(lam[:, None, None, None] * images + (1 - lam[:, None, None, None]) * images[partner].astype("float64"))
+    expected = np.round(
+        lam[:, None, None, None] * images + (1 - lam[:, None, None, None]) * images[partner].astype("float64")
+    )
     assert np.abs(mixed.astype(int) - expected).max() <= 1
 
 
 def test_mixup_rejects_segmentation_masks():
     with pytest.raises(ValueError, match="segmentation_masks"):
-        keras_cutmix.MixUp(seed=0)({"images": source_images(B, H, W), "segmentation_masks": np.zeros((B, H, W), "int32")})
+        keras_cutmix.MixUp(seed=0)(
+            {"images": source_images(B, H, W), "segmentation_masks": np.zeros((B, H, W), "int32")}
+        )
 
 
 # --- Cutout ------------------------------------------------------------------
@@ -59,13 +64,14 @@ def test_cutout_erases_exactly_the_box(size, expected_side):
     for seed in range(4):
         out, out_labels = keras_cutmix.cutout(images, labels, seed=seed, size=size, fill_value=0, num_classes=B)
         out = to_numpy(out)
-        params = keras_cutmix.sampling.sample_cutout(seed, B, H, W, size=size if isinstance(size, tuple) else (size, size),
-                                            probability=1.0, mode="sample")
+        params = keras_cutmix.sampling.sample_cutout(
+            seed, B, H, W, size=size if isinstance(size, tuple) else (size, size), probability=1.0, mode="sample"
+        )
         top, bottom, left, right = (to_numpy(t) for t in params[3:7])
         for i in range(B):
             erased = out[i, ..., 0] == 0
             expected = np.zeros((H, W), bool)
-            expected[top[i]:bottom[i], left[i]:right[i]] = True
+            expected[top[i] : bottom[i], left[i] : right[i]] = True
             np.testing.assert_array_equal(erased, expected)
             assert np.all(out[i][~erased] == i + 1) and np.all(out[i][erased] == 0)
             # Box side is the requested size unless clipped by an edge.
@@ -134,8 +140,18 @@ def test_switch_probability_applied_once():
 @pytest.mark.once
 def test_gaussian_centres_spread():
     n, height, width = 20000, 64, 96
-    params = keras_cutmix.sampling.sample_cutmix(2, n, height, width, alpha=1.0, probability=1.0, mode="sample",
-                                        correct_lambda=True, box_center="gaussian", box_size=(1, 1))
+    params = keras_cutmix.sampling.sample_cutmix(
+        2,
+        n,
+        height,
+        width,
+        alpha=1.0,
+        probability=1.0,
+        mode="sample",
+        correct_lambda=True,
+        box_center="gaussian",
+        box_size=(1, 1),
+    )
     cy, cx = to_numpy(params.top).astype(float), to_numpy(params.left).astype(float)
 
     def expected_std(std, side):  # N(side/2, (std·side)²), floored and clipped to the image
@@ -144,13 +160,25 @@ def test_gaussian_centres_spread():
 
     np.testing.assert_allclose([cy.mean(), cx.mean()], [height / 2 - 0.5, width / 2 - 0.5], atol=0.6)
     np.testing.assert_allclose([cy.std(), cx.std()], [expected_std(0.25, height), expected_std(0.25, width)], rtol=0.03)
-    uniform = keras_cutmix.sampling.sample_cutmix(2, n, height, width, alpha=1.0, probability=1.0, mode="sample",
-                                         correct_lambda=True, box_size=(1, 1))
+    uniform = keras_cutmix.sampling.sample_cutmix(
+        2, n, height, width, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True, box_size=(1, 1)
+    )
     counts = np.bincount(to_numpy(uniform.top), minlength=height)
     assert stats.chisquare(counts).pvalue > 1e-3  # uniform: all rows equally likely
     assert stats.chisquare(np.bincount(cy.astype(int), minlength=height)).pvalue < 1e-6  # Gaussian: not
-    narrow = keras_cutmix.sampling.sample_cutmix(2, n, height, width, alpha=1.0, probability=1.0, mode="sample",
-                                        correct_lambda=True, box_center="gaussian", center_std=0.1, box_size=(1, 1))
+    narrow = keras_cutmix.sampling.sample_cutmix(
+        2,
+        n,
+        height,
+        width,
+        alpha=1.0,
+        probability=1.0,
+        mode="sample",
+        correct_lambda=True,
+        box_center="gaussian",
+        center_std=0.1,
+        box_size=(1, 1),
+    )
     np.testing.assert_allclose(to_numpy(narrow.top).std(), expected_std(0.1, height), rtol=0.03)
 
 
@@ -159,15 +187,18 @@ def test_fixed_box_size_pastes_exactly_that_many_pixels():
     labels = np.arange(B)
     exact = 0
     for seed in range(10):
-        mixed, mixed_labels = keras_cutmix.cutmix(images, labels, seed=seed, box_size=(16, 16), num_classes=B, mode="sample")
+        mixed, mixed_labels = keras_cutmix.cutmix(
+            images, labels, seed=seed, box_size=(16, 16), num_classes=B, mode="sample"
+        )
         fractions = recovered_fractions(mixed, B)
         np.testing.assert_allclose(to_numpy(mixed_labels), fractions, atol=1e-6)
         pasted = 1 - np.diag(fractions)
         assert np.all(pasted * 1600 <= 256 + 1e-6)
         exact += int(np.isclose(pasted * 1600, 256).sum())
     assert exact > 0
-    params = keras_cutmix.sampling.sample_cutmix(0, 4, 40, 40, alpha=1.0, probability=1.0, mode="sample",
-                                        correct_lambda=False, box_size=(16, 16))
+    params = keras_cutmix.sampling.sample_cutmix(
+        0, 4, 40, 40, alpha=1.0, probability=1.0, mode="sample", correct_lambda=False, box_size=(16, 16)
+    )
     np.testing.assert_allclose(to_numpy(params.partner_weight), 256 / 1600, atol=1e-6)
 
 
@@ -176,8 +207,9 @@ def test_label_modes(label_mode):
     images = source_images(B, H, W)
     labels = np.arange(B)
     for seed in range(5):
-        mixed, mixed_labels = keras_cutmix.cutmix(images, labels, seed=seed, label_mode=label_mode,
-                                                  num_classes=B, mode="sample")
+        mixed, mixed_labels = keras_cutmix.cutmix(
+            images, labels, seed=seed, label_mode=label_mode, num_classes=B, mode="sample"
+        )
         fractions = recovered_fractions(mixed, B)
         mixed_labels = to_numpy(mixed_labels)
         for i in range(B):

@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from helpers import recovered_fractions, source_images, to_numpy
 
 import keras_cutmix
-from helpers import recovered_fractions, source_images, to_numpy
 
 BACKEND = keras.backend.backend()
 JIT = BACKEND != "torch"  # torch's jit_compile is torch.compile: not a CI path on CPU
@@ -50,7 +50,9 @@ def test_cutmix_model_trains_predicts_evaluates_and_saves(feature_layer, tmp_pat
     history = trainer.fit(x, y, batch_size=B, epochs=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
     # predict and evaluate are the wrapped model's, untouched.
-    np.testing.assert_allclose(to_numpy(trainer.predict(x, verbose=0)), to_numpy(model.predict(x, verbose=0)), atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(trainer.predict(x, verbose=0)), to_numpy(model.predict(x, verbose=0)), atol=1e-5
+    )
     loss, accuracy = trainer.evaluate(x, y, verbose=0)
     logits = to_numpy(model.predict(x, verbose=0))
     expected_loss = to_numpy(keras.losses.CategoricalCrossentropy(from_logits=True)(np.eye(K)[y], logits))
@@ -140,7 +142,9 @@ def test_scheduler_changes_probability_during_fit_without_retrace(monkeypatch):
     x, y = _data(n=32)
     # "complete" labels: a mixed sample's label purity is exactly 0.5, an unmixed one's 1.
     trainer = keras_cutmix.CutMixModel(small_cnn(), seed=0, probability=1.0, mode="sample", label_mode="complete")
-    trainer.compile("sgd", keras.losses.CategoricalCrossentropy(from_logits=True), metrics=[label_purity], jit_compile=JIT)
+    trainer.compile(
+        "sgd", keras.losses.CategoricalCrossentropy(from_logits=True), metrics=[label_purity], jit_compile=JIT
+    )
     scheduler = keras_cutmix.MixingScheduler(trainer, start=0.0, end=1.0, ramp_epochs=2)
     seen, traces = [], []
     record = keras.callbacks.LambdaCallback(
@@ -163,7 +167,9 @@ def test_scheduler_drives_a_tf_data_layer_and_switches_off():
     layer = keras_cutmix.CutMix(num_classes=K, seed=0, mode="sample")
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(B, drop_remainder=True).map(layer)
     model = small_cnn()
-    model.compile("sgd", keras.losses.CategoricalCrossentropy(from_logits=True), metrics=[label_purity], jit_compile=JIT)
+    model.compile(
+        "sgd", keras.losses.CategoricalCrossentropy(from_logits=True), metrics=[label_purity], jit_compile=JIT
+    )
     scheduler = keras_cutmix.MixingScheduler(layer, start=1.0, end=1.0, off_epoch=2)
     history = model.fit(ds, epochs=3, verbose=0, callbacks=[scheduler])
     purity = history.history["label_purity"]
@@ -208,7 +214,9 @@ def test_every_mixer_trains_in_the_model_and_round_trips(name, tmp_path):
     trainer.save(tmp_path / "trainer.keras")
     loaded = keras.saving.load_model(tmp_path / "trainer.keras")
     assert type(loaded.mixer) is type(mixer) and loaded.mixer.get_config() == mixer.get_config()
-    np.testing.assert_allclose(to_numpy(loaded.predict(x, verbose=0)), to_numpy(trainer.predict(x, verbose=0)), atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(loaded.predict(x, verbose=0)), to_numpy(trainer.predict(x, verbose=0)), atol=1e-5
+    )
 
 
 def test_mixer_and_options_are_exclusive_and_mixers_only():
@@ -225,8 +233,13 @@ def test_manifold_mixup_labels_are_the_feature_blend_weights():
     # i + 1, so each mixed feature map tells its blend weight.
     recorder = _Recorder(name="recorder")
     model = keras.Sequential(
-        [keras.Input((H, 24, 3)), keras.layers.AveragePooling2D(4, name="pool"), recorder,
-         keras.layers.Flatten(), keras.layers.Dense(K)]
+        [
+            keras.Input((H, 24, 3)),
+            keras.layers.AveragePooling2D(4, name="pool"),
+            recorder,
+            keras.layers.Flatten(),
+            keras.layers.Dense(K),
+        ]
     )
     trainer = _RecordingTrainer(model, mixer=keras_cutmix.MixUp(mode="sample"), feature_layer="pool", seed=2)
     trainer.compile("sgd", keras.losses.CategoricalCrossentropy(from_logits=True), run_eagerly=True)
@@ -274,8 +287,11 @@ def test_sparse_losses_and_metrics_are_swapped_with_a_warning(loss, metrics):
 def test_compile_takes_what_it_is_not_given_from_a_compiled_model():
     x, y = _data(n=16)
     model = small_cnn()
-    model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy()])
+    model.compile(
+        keras.optimizers.Adam(1e-3),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy()],
+    )
     trainer = keras_cutmix.CutMixModel(model, seed=0)
     with pytest.warns(UserWarning, match="categorical twins"):
         trainer.compile(jit_compile=JIT)
@@ -318,8 +334,13 @@ def test_dict_batches_and_singular_keys_fit():
 def test_label_heads_are_mixed_with_the_same_weights():
     images = keras.Input((H, W, 3))
     features = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(images))
-    model = keras.Model(images, {"kind": keras.layers.Dense(K, name="kind")(features),
-                                 "colour": keras.layers.Dense(3, name="colour")(features)})
+    model = keras.Model(
+        images,
+        {
+            "kind": keras.layers.Dense(K, name="kind")(features),
+            "colour": keras.layers.Dense(3, name="colour")(features),
+        },
+    )
     seen = []
 
     class Recording(keras_cutmix.CutMixModel):
@@ -333,7 +354,9 @@ def test_label_heads_are_mixed_with_the_same_weights():
     loss = keras.losses.CategoricalCrossentropy(from_logits=True)
     trainer.compile("sgd", {"kind": loss, "colour": loss}, run_eagerly=True)
     x = source_images(B, H, W)
-    trainer.fit(x, {"kind": np.arange(B) % K, "colour": np.arange(B) % 3}, batch_size=B, epochs=1, verbose=0, shuffle=False)
+    trainer.fit(
+        x, {"kind": np.arange(B) % K, "colour": np.arange(B) % 3}, batch_size=B, epochs=1, verbose=0, shuffle=False
+    )
     kind, colour = seen[0]["kind"], seen[0]["colour"]
     # The same partner and weight in both heads.
     np.testing.assert_allclose(kind @ np.eye(K)[np.arange(B) % K].T @ np.eye(3)[np.arange(B) % 3], colour, atol=1e-6)

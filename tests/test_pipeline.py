@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from helpers import recovered_fractions, source_images, to_numpy
 
 import keras_cutmix
-from helpers import recovered_fractions, source_images, to_numpy
 
 SIZES = [(32, 32), (17, 45), (45, 17), (7, 3), (1, 9)]
 
@@ -37,8 +37,11 @@ def test_batch_mode_shares_one_box_sample_mode_does_not():
 
     def boxes(mode, seed):
         mixed = to_numpy(keras_cutmix.cutmix(images, labels, seed=seed, mode=mode, num_classes=batch)[0])
-        return {tuple(np.argwhere(mixed[i, ..., 0] != i + 1).min(0)) + tuple(np.argwhere(mixed[i, ..., 0] != i + 1).max(0))
-                for i in range(batch) if (mixed[i, ..., 0] != i + 1).any()}
+        return {
+            tuple(np.argwhere(mixed[i, ..., 0] != i + 1).min(0)) + tuple(np.argwhere(mixed[i, ..., 0] != i + 1).max(0))
+            for i in range(batch)
+            if (mixed[i, ..., 0] != i + 1).any()
+        }
 
     for seed in range(5):
         assert len(boxes("batch", seed)) <= 1
@@ -52,8 +55,14 @@ def test_correct_lambda_false_uses_the_sampled_lambda():
     for mode in ("batch", "sample"):
         seed = np.array([5, 11], dtype="int32")
         params = keras_cutmix.sampling.sample_cutmix(
-            seed, batch, height, width,
-            alpha=1.0, probability=1.0, mode=mode, correct_lambda=False,
+            seed,
+            batch,
+            height,
+            width,
+            alpha=1.0,
+            probability=1.0,
+            mode=mode,
+            correct_lambda=False,
         )
         lam = np.broadcast_to(to_numpy(params.lam), (batch,))
         partner = to_numpy(params.partner)
@@ -92,8 +101,14 @@ def test_probability_leaves_unmixed_samples_bit_identical(mode):
         # A sample whose box is empty keeps its image *and* its label exactly.
         np.testing.assert_array_equal(mixed_labels[untouched], labels[untouched])
         params = keras_cutmix.sampling.sample_cutmix(
-            seed, batch, height, width,
-            alpha=1.0, probability=0.3, mode=mode, correct_lambda=True,
+            seed,
+            batch,
+            height,
+            width,
+            alpha=1.0,
+            probability=0.3,
+            mode=mode,
+            correct_lambda=True,
         )
         applied.append(np.broadcast_to(to_numpy(params.applied), (batch,)))
         np.testing.assert_array_equal(mixed[~applied[-1]], images[~applied[-1]])

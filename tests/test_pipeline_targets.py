@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from helpers import backend_dtype, source_images, to_numpy
 
 import keras_cutmix
-from helpers import backend_dtype, source_images, to_numpy
 
 B, H, W = 8, 14, 22
 
@@ -49,7 +49,13 @@ def test_segmentation_masks_get_the_same_box(mask_shape, mask_dtype, mode):
     masks = (np.arange(B).reshape(B, 1, 1) + np.zeros((B, H, W))).reshape(mask_shape).astype(mask_dtype)
     weights = np.linspace(0.1, 1.0, B).astype("float32")
     out = keras_cutmix.CutMix(num_classes=B, seed=4, mode=mode)(
-        {"images": images, "labels": np.arange(B), "segmentation_masks": masks, "sample_weight": weights, "id": np.arange(B)}
+        {
+            "images": images,
+            "labels": np.arange(B),
+            "segmentation_masks": masks,
+            "sample_weight": weights,
+            "id": np.arange(B),
+        }
     )
     mixed_masks = to_numpy(out["segmentation_masks"])
     assert mixed_masks.shape == mask_shape and mixed_masks.dtype == np.dtype(backend_dtype(mask_dtype))

@@ -11,11 +11,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from helpers import backend_dtype, to_numpy
 from scipy import stats
 
 from keras_cutmix import rng
 from keras_cutmix._backend import in_xla_context, tensorflow_ops
-from helpers import backend_dtype, to_numpy
 
 BACKEND = keras.backend.backend()
 SEEDS = [(0, 0), (1, 2), (-1, 2**31 - 1), (-(2**31), -1), (123456789, -987654321)]
@@ -83,7 +83,7 @@ KNOWN_ANSWERS = [
 
 
 def _threefry(key, counters, rolled):
-    to_int32 = lambda v: np.asarray(v, np.int64).astype(np.uint32).view(np.int32)  # noqa: E731
+    to_int32 = lambda v: np.asarray(v, np.int64).astype(np.uint32).view(np.int32)
     words = [keras.ops.convert_to_tensor(to_int32(v)) for v in (key[0], key[1])]
     x0, x1 = (keras.ops.convert_to_tensor(to_int32(np.atleast_1d(c))) for c in counters)
     return [as_uint32(y) for y in rng.threefry2x32(words[0], words[1], x0, x1, rolled=rolled)]
@@ -107,8 +107,12 @@ def test_bit_equal_to_jax_threefry_and_the_numpy_reference(rolled):
         x0 = g.integers(0, 2**32, 500, dtype=np.uint64).astype(np.uint32)
         x1 = g.integers(0, 2**32, 500, dtype=np.uint64).astype(np.uint32)
         ours = _threefry(key, (x0, x1), rolled)
-        ref_jax = [np.asarray(y) for y in jax_random.threefry2x32_p.bind(
-            jnp.uint32(key[0]), jnp.uint32(key[1]), jnp.asarray(x0), jnp.asarray(x1))]
+        ref_jax = [
+            np.asarray(y)
+            for y in jax_random.threefry2x32_p.bind(
+                jnp.uint32(key[0]), jnp.uint32(key[1]), jnp.asarray(x0), jnp.asarray(x1)
+            )
+        ]
         ref_np = np_threefry(int(key[0]), int(key[1]), x0, x1)
         for a, b, c in zip(ours, ref_jax, ref_np):
             np.testing.assert_array_equal(a, b)
@@ -269,8 +273,15 @@ def test_dynamic_batch_size_in_tf_function_and_tf_data():
     assert traces == [None], "one trace with a dynamic batch size"
 
     # tf.data: batches of 5, 5 and 3 (dynamic batch dimension), seeded per batch.
-    ds = tf.data.Dataset.range(13).batch(5).enumerate().map(
-        lambda i, x: _tf_graph_draw(lambda: rng.uniform(tf.stack([tf.constant(7, tf.int64), i]), (4, tf.shape(x)[0])))
+    ds = (
+        tf.data.Dataset.range(13)
+        .batch(5)
+        .enumerate()
+        .map(
+            lambda i, x: _tf_graph_draw(
+                lambda: rng.uniform(tf.stack([tf.constant(7, tf.int64), i]), (4, tf.shape(x)[0]))
+            )
+        )
     )
     assert ds.element_spec.shape.as_list() == [4, None]
     for i, u in enumerate(ds):

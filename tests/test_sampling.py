@@ -2,12 +2,11 @@
 
 import numpy as np
 import pytest
+from helpers import to_numpy
 from scipy import stats
 
 import keras_cutmix
-from keras_cutmix import sampling
-from keras_cutmix import rng
-from helpers import to_numpy
+from keras_cutmix import rng, sampling
 
 
 def _beta_samples(alpha, n=20000, seed=(3, 4)):
@@ -98,7 +97,9 @@ def test_box_sides_follow_height_and_width_not_swapped():
 
 def test_same_seed_same_draw_different_seed_different_draw():
     def draw(seed):
-        p = keras_cutmix.sampling.sample_cutmix(seed, 16, 32, 32, alpha=0.7, probability=0.5, mode="sample", correct_lambda=True)
+        p = keras_cutmix.sampling.sample_cutmix(
+            seed, 16, 32, 32, alpha=0.7, probability=0.5, mode="sample", correct_lambda=True
+        )
         return np.concatenate([to_numpy(t).astype("float64").ravel() for t in p])
 
     np.testing.assert_array_equal(draw((1, 2)), draw((1, 2)))
@@ -108,8 +109,12 @@ def test_same_seed_same_draw_different_seed_different_draw():
 
 def test_seed_forms_and_errors():
     a = keras_cutmix.sampling.sample_cutmix(7, 4, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True)
-    b = keras_cutmix.sampling.sample_cutmix((7, 0), 4, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True)
+    b = keras_cutmix.sampling.sample_cutmix(
+        (7, 0), 4, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True
+    )
     np.testing.assert_array_equal(to_numpy(a.top), to_numpy(b.top))
     for bad in (None, (1, 2, 3), np.zeros((3,), "int32"), True):
         with pytest.raises(ValueError, match="seed"):
-            keras_cutmix.sampling.sample_cutmix(bad, 4, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True)
+            keras_cutmix.sampling.sample_cutmix(
+                bad, 4, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True
+            )

@@ -10,9 +10,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import recovered_fractions, source_images, to_numpy
 
 import keras_cutmix
-from helpers import recovered_fractions, source_images, to_numpy
 
 B, H, W, K = 4, 8, 8, 3
 BACKEND = keras.backend.backend()
@@ -56,53 +56,159 @@ def _expect_error(form, args, error, message, **options):
 # run-time assertion raises InvalidArgumentError when the batch is produced.
 _RUNTIME = tf.errors.InvalidArgumentError
 ROWS = [
-    ("images rank 2", (np.zeros((H, W), "float32"),), {},
-     (ValueError, r"`images` must be a batch \(B, H, W, C\) or one image \(H, W, C\).*\(rank 2\)"), None),
-    ("images rank 5", (np.zeros((B, H, W, 3, 1), "float32"),), {},
-     (ValueError, r"`images` must be a batch .*\(rank 5\)"), None),
-    ("float labels rank 3", (_images(), np.zeros((B, K, 1), "float32")), {},
-     (ValueError, r"Float `labels` must be one-hot or soft labels of shape \(B, K\); received labels of shape \((4|None), 3, 1\)"), None),
-    ("integer labels rank 3", (_images(), np.zeros((B, K, 1), "int32")), {},
-     (ValueError, r"Integer `labels` are read as class ids and must have shape \(B,\) or \(B, 1\)"), None),
-    ("sample_weight scalar", (_images(), _labels(), np.float32(1.0)), {},
-     (ValueError, r"`sample_weight` must have the batch size of `images`.*sample_weight have shape \(\)"), None),
-    ("labels batch mismatch", (_images(), _labels(3)), {},
-     (ValueError, r"`labels` must have the batch size of `images`: images have shape \(4, 8, 8, 3\), labels have shape \(3,\)"),
-     (_RUNTIME, r"`labels` must have the batch size of `images`"), "unknown batch only"),
-    ("sample_weight batch mismatch", (_images(), _labels(), np.ones(3, "float32")), {},
-     (ValueError, r"`sample_weight` must have the batch size of `images`.*sample_weight have shape \(3,\)"),
-     (_RUNTIME, r"`sample_weight` must have the batch size of `images`"), "unknown batch only"),
-    ("string labels", (_images(), np.array(["a", "b", "c", "d"])), {},
-     (ValueError, r"`labels` must be a numeric"), None),
-    ("bool labels", (_images(), np.array([True, False, True, False])), {},
-     (ValueError, r"`labels` must be integer class ids or float one-hot/soft labels; received labels of dtype bool"), None),
-    ("float class ids (B,) without num_classes", (_images(), _labels().astype("float32")), {"num_classes": None},
-     (ValueError, r"A float tensor of rank 1 is ambiguous"), None),
-    ("float class id not a whole number", (_images(), np.array([0, 1.5, 2, 0], "float32")), {},
-     (ValueError, r"`labels` must be class ids \(whole numbers\) in \[0, 3\) for num_classes=3; received ids \[1.5\]"),
-     (_RUNTIME, r"`labels` must be class ids \(whole numbers\) in \[0, 3\)")),
-    ("float class id >= num_classes", (_images(), np.array([0, 1, 3, 0], "float32")), {},
-     (ValueError, r"`labels` must be class ids \(whole numbers\) in \[0, 3\) for num_classes=3; received ids \[3.0\]"),
-     (_RUNTIME, r"`labels` must be class ids \(whole numbers\) in \[0, 3\)")),
-    ("class id >= num_classes", (_images(), np.array([0, 1, 2, 5])), {},
-     (ValueError, r"`labels` must be class ids in \[0, 3\) for num_classes=3; received ids \[5\] \(at positions \[3\]"),
-     (_RUNTIME, r"`labels` must be class ids in \[0, 3\) for num_classes=3")),
-    ("negative class id", (_images(), np.array([[0], [-1], [2], [1]])), {},
-     (ValueError, r"`labels` must be class ids in \[0, 3\) for num_classes=3; received ids \[-1\] \(at positions \[1\]"),
-     (_RUNTIME, r"`labels` must be class ids in \[0, 3\)")),
-    ("NaN labels", (_images(), np.array([[1, 0, 0], [np.nan, 0, 1], [0, 1, 0], [0, 0, 1]], "float32")), {},
-     (ValueError, r"Float `labels` must be finite \(no NaN or Inf\); received labels of shape \(4, 3\) with NaN/Inf in rows \[1\]"),
-     (_RUNTIME, r"Float `labels` must be finite")),
-    ("Inf labels", (_images(), np.array([[1, 0, 0]] * 3 + [[0, np.inf, 0]], "float32")), {},
-     (ValueError, r"must be finite.*rows \[3\]"), (_RUNTIME, r"must be finite")),
-    ("channels_last data, data_format='channels_first'", (_images(h=32, w=32), _labels()),
-     {"data_format": "channels_first"},
-     (ValueError, r"`images` of shape \((4|None), 32, 32, 3\) look channels_last .* Pass data_format='channels_last'"), None),
-    ("channels_first data, data_format='channels_last'", (np.zeros((B, 3, 32, 32), "float32"), _labels()),
-     {"data_format": "channels_last"},
-     (ValueError, r"look channels_first \(B, C, H, W\) with C=3.* Pass data_format='channels_first'"), None),
-    ("string images", (np.full((B, 2, 2, 1), "x"), _labels()), {},
-     (ValueError, r"`images` must be a numeric"), None),
+    (
+        "images rank 2",
+        (np.zeros((H, W), "float32"),),
+        {},
+        (ValueError, r"`images` must be a batch \(B, H, W, C\) or one image \(H, W, C\).*\(rank 2\)"),
+        None,
+    ),
+    (
+        "images rank 5",
+        (np.zeros((B, H, W, 3, 1), "float32"),),
+        {},
+        (ValueError, r"`images` must be a batch .*\(rank 5\)"),
+        None,
+    ),
+    (
+        "float labels rank 3",
+        (_images(), np.zeros((B, K, 1), "float32")),
+        {},
+        (
+            ValueError,
+            r"Float `labels` must be one-hot or soft labels of shape \(B, K\); received labels of shape \((4|None), 3, 1\)",
+        ),
+        None,
+    ),
+    (
+        "integer labels rank 3",
+        (_images(), np.zeros((B, K, 1), "int32")),
+        {},
+        (ValueError, r"Integer `labels` are read as class ids and must have shape \(B,\) or \(B, 1\)"),
+        None,
+    ),
+    (
+        "sample_weight scalar",
+        (_images(), _labels(), np.float32(1.0)),
+        {},
+        (ValueError, r"`sample_weight` must have the batch size of `images`.*sample_weight have shape \(\)"),
+        None,
+    ),
+    (
+        "labels batch mismatch",
+        (_images(), _labels(3)),
+        {},
+        (
+            ValueError,
+            r"`labels` must have the batch size of `images`: images have shape \(4, 8, 8, 3\), labels have shape \(3,\)",
+        ),
+        (_RUNTIME, r"`labels` must have the batch size of `images`"),
+        "unknown batch only",
+    ),
+    (
+        "sample_weight batch mismatch",
+        (_images(), _labels(), np.ones(3, "float32")),
+        {},
+        (ValueError, r"`sample_weight` must have the batch size of `images`.*sample_weight have shape \(3,\)"),
+        (_RUNTIME, r"`sample_weight` must have the batch size of `images`"),
+        "unknown batch only",
+    ),
+    (
+        "string labels",
+        (_images(), np.array(["a", "b", "c", "d"])),
+        {},
+        (ValueError, r"`labels` must be a numeric"),
+        None,
+    ),
+    (
+        "bool labels",
+        (_images(), np.array([True, False, True, False])),
+        {},
+        (ValueError, r"`labels` must be integer class ids or float one-hot/soft labels; received labels of dtype bool"),
+        None,
+    ),
+    (
+        "float class ids (B,) without num_classes",
+        (_images(), _labels().astype("float32")),
+        {"num_classes": None},
+        (ValueError, r"A float tensor of rank 1 is ambiguous"),
+        None,
+    ),
+    (
+        "float class id not a whole number",
+        (_images(), np.array([0, 1.5, 2, 0], "float32")),
+        {},
+        (
+            ValueError,
+            r"`labels` must be class ids \(whole numbers\) in \[0, 3\) for num_classes=3; received ids \[1.5\]",
+        ),
+        (_RUNTIME, r"`labels` must be class ids \(whole numbers\) in \[0, 3\)"),
+    ),
+    (
+        "float class id >= num_classes",
+        (_images(), np.array([0, 1, 3, 0], "float32")),
+        {},
+        (
+            ValueError,
+            r"`labels` must be class ids \(whole numbers\) in \[0, 3\) for num_classes=3; received ids \[3.0\]",
+        ),
+        (_RUNTIME, r"`labels` must be class ids \(whole numbers\) in \[0, 3\)"),
+    ),
+    (
+        "class id >= num_classes",
+        (_images(), np.array([0, 1, 2, 5])),
+        {},
+        (
+            ValueError,
+            r"`labels` must be class ids in \[0, 3\) for num_classes=3; received ids \[5\] \(at positions \[3\]",
+        ),
+        (_RUNTIME, r"`labels` must be class ids in \[0, 3\) for num_classes=3"),
+    ),
+    (
+        "negative class id",
+        (_images(), np.array([[0], [-1], [2], [1]])),
+        {},
+        (
+            ValueError,
+            r"`labels` must be class ids in \[0, 3\) for num_classes=3; received ids \[-1\] \(at positions \[1\]",
+        ),
+        (_RUNTIME, r"`labels` must be class ids in \[0, 3\)"),
+    ),
+    (
+        "NaN labels",
+        (_images(), np.array([[1, 0, 0], [np.nan, 0, 1], [0, 1, 0], [0, 0, 1]], "float32")),
+        {},
+        (
+            ValueError,
+            r"Float `labels` must be finite \(no NaN or Inf\); received labels of shape \(4, 3\) with NaN/Inf in rows \[1\]",
+        ),
+        (_RUNTIME, r"Float `labels` must be finite"),
+    ),
+    (
+        "Inf labels",
+        (_images(), np.array([[1, 0, 0]] * 3 + [[0, np.inf, 0]], "float32")),
+        {},
+        (ValueError, r"must be finite.*rows \[3\]"),
+        (_RUNTIME, r"must be finite"),
+    ),
+    (
+        "channels_last data, data_format='channels_first'",
+        (_images(h=32, w=32), _labels()),
+        {"data_format": "channels_first"},
+        (
+            ValueError,
+            r"`images` of shape \((4|None), 32, 32, 3\) look channels_last .* Pass data_format='channels_last'",
+        ),
+        None,
+    ),
+    (
+        "channels_first data, data_format='channels_last'",
+        (np.zeros((B, 3, 32, 32), "float32"), _labels()),
+        {"data_format": "channels_last"},
+        (ValueError, r"look channels_first \(B, C, H, W\) with C=3.* Pass data_format='channels_first'"),
+        None,
+    ),
+    ("string images", (np.full((B, 2, 2, 1), "x"), _labels()), {}, (ValueError, r"`images` must be a numeric"), None),
 ]
 
 
@@ -196,8 +302,9 @@ def test_segmentation_masks_batch_mismatch(form):
 def test_segmentation_masks_batch_mismatch_unknown_batch():
     masks = np.zeros((3, H, W), "int32")
     signature = {"images": tf.TensorSpec((None, H, W, 3)), "segmentation_masks": tf.TensorSpec((None, H, W), tf.int32)}
-    ds = tf.data.Dataset.from_generator(lambda: iter([{"images": _images(), "segmentation_masks": masks}]),
-                                        output_signature=signature)
+    ds = tf.data.Dataset.from_generator(
+        lambda: iter([{"images": _images(), "segmentation_masks": masks}]), output_signature=signature
+    )
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"`segmentation_masks` must have the batch size"):
         next(iter(ds.map(keras_cutmix.CutMix(seed=0))))
 
@@ -222,9 +329,7 @@ def test_unknown_dict_keys_pass_through_whatever_their_shape():
     assert out["id"] is ids
 
 
-@pytest.mark.parametrize(
-    "layer_class", [keras_cutmix.MixUp, keras_cutmix.Cutout, keras_cutmix.CutMixOrMixUp]
-)
+@pytest.mark.parametrize("layer_class", [keras_cutmix.MixUp, keras_cutmix.Cutout, keras_cutmix.CutMixOrMixUp])
 @pytest.mark.parametrize("form", ["layer", "tf.data unknown batch"])
 def test_every_layer_checks_ids_and_batch(layer_class, form):
     bad_ids = (_images(), np.array([0, 1, 2, 3]))
@@ -252,8 +357,9 @@ def test_traced_without_asserts_out_of_range_ids_give_zero_rows():
     """Where values can't be read or asserted on (XLA, jax.jit), one_hot's rule applies."""
     images, ids = _images(), np.array([0, 1, 2, 7])
     if BACKEND == "tensorflow":
-        fn = tf.function(lambda x, y: keras_cutmix.cutmix(x, y, seed=0, num_classes=K, training=False),
-                         jit_compile=True)
+        fn = tf.function(
+            lambda x, y: keras_cutmix.cutmix(x, y, seed=0, num_classes=K, training=False), jit_compile=True
+        )
     elif BACKEND == "jax":
         import jax
 

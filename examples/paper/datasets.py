@@ -100,7 +100,9 @@ def _find(directory: str, stem: str) -> str:
     )
 
 
-def load_fashion_mnist(path: str | os.PathLike = FASHION_MNIST_DIR) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def load_fashion_mnist(
+    path: str | os.PathLike = FASHION_MNIST_DIR,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Fashion-MNIST from its IDX files: `((x_train, y_train), (x_test, y_test))`.
 
     Images are uint8 (N, 28, 28), labels uint8 (N,) in 0..9 (names in

@@ -19,9 +19,9 @@ model's pooling layer says otherwise.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
-
 import weakref
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -155,7 +155,9 @@ def class_activation_maps(
     if class_ids.ndim == 0:
         class_ids = np.full((len(images),), int(class_ids))
     if class_ids.shape[0] != len(images) or class_ids.ndim > 2:
-        raise ValueError(f"`class_ids` must be an int, (B,) or (B, n) with B={len(images)}; got shape {class_ids.shape}.")
+        raise ValueError(
+            f"`class_ids` must be an int, (B,) or (B, n) with B={len(images)}; got shape {class_ids.shape}."
+        )
     if class_ids.size and (class_ids.min() < 0 or class_ids.max() >= kernel.shape[1]):
         raise ValueError(f"`class_ids` must be in [0, {kernel.shape[1]}); got {class_ids.min()}..{class_ids.max()}.")
     ids = class_ids.reshape(len(images), -1)  # (B, n)
@@ -164,7 +166,9 @@ def class_activation_maps(
     if upsample and cams.shape[2:] != (height, width):
         b, n, h, w = cams.shape
         flat = cams.reshape(b * n, h, w, 1)
-        flat = _to_numpy(keras.ops.image.resize(flat, (height, width), interpolation="bilinear", data_format="channels_last"))
+        flat = _to_numpy(
+            keras.ops.image.resize(flat, (height, width), interpolation="bilinear", data_format="channels_last")
+        )
         cams = flat.reshape(b, n, height, width)
     cams = cams.astype("float32")
     return cams if class_ids.ndim == 2 else cams[:, 0]
@@ -194,7 +198,7 @@ def two_class_composites(
         same = labels[a] == labels[b]
     composites = images[a].copy()
     width_axis = 3 if data_format == "channels_first" else 2
-    height, width = (images.shape[2:4] if data_format == "channels_first" else images.shape[1:3])
+    height, width = images.shape[2:4] if data_format == "channels_first" else images.shape[1:3]
     half = width // 2
     index = [slice(None)] * images.ndim
     index[width_axis] = slice(half, None)
@@ -275,7 +279,9 @@ def expected_calibration_error(probs: Any, labels: Any, bins: int = 15) -> float
     return float(np.abs(gap).sum() / len(probs))
 
 
-def predict_probabilities(model: keras.Model, images: Any, from_logits: bool = True, batch_size: int = 256) -> np.ndarray:
+def predict_probabilities(
+    model: keras.Model, images: Any, from_logits: bool = True, batch_size: int = 256
+) -> np.ndarray:
     """`model.predict`, with a softmax when the model outputs logits."""
     out = np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype="float64")
     if from_logits:
@@ -321,7 +327,7 @@ def input_gradients(model: keras.Model, images: Any, labels: Any, from_logits: b
     raise NotImplementedError(f"input_gradients supports the tensorflow, jax and torch backends, not {backend!r}.")
 
 
-_TF_GRADIENT_FUNCTIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_TF_GRADIENT_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _tf_input_gradients(model: keras.Model, from_logits: bool) -> Any:
@@ -336,7 +342,9 @@ def _tf_input_gradients(model: keras.Model, from_logits: bool) -> Any:
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 predictions = tf.cast(model(x, training=False), tf.float32)
-                loss = tf.reduce_sum(keras.losses.categorical_crossentropy(labels, predictions, from_logits=from_logits))
+                loss = tf.reduce_sum(
+                    keras.losses.categorical_crossentropy(labels, predictions, from_logits=from_logits)
+                )
             return tape.gradient(loss, x)
 
         functions[from_logits] = gradients
@@ -345,7 +353,9 @@ def _tf_input_gradients(model: keras.Model, from_logits: bool) -> Any:
 
 def _check_epsilon(epsilon: Any) -> None:
     if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon >= 0:
-        raise ValueError(f"Argument `epsilon` must be a number >= 0 (or a sequence of them). Received: epsilon={epsilon!r}")
+        raise ValueError(
+            f"Argument `epsilon` must be a number >= 0 (or a sequence of them). Received: epsilon={epsilon!r}"
+        )
 
 
 def _perturb(images: np.ndarray, signs: np.ndarray, epsilon: float, value_range: Any) -> np.ndarray:

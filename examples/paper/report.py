@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from paper import statistics, visualize
 
@@ -71,7 +71,8 @@ def summarize(record: Mapping, reference: str | None = "baseline", confidence: f
                 metric: statistics.paired_difference(
                     values_of(record, method, metric, seeds), values_of(record, reference, metric, seeds), confidence
                 )
-                if seeds else None
+                if seeds
+                else None
                 for metric, *_ in DIFFERENCE_METRICS
             }
         summary[method] = entry
@@ -112,7 +113,10 @@ def spread_table(record: Mapping, markdown: bool = False, labels: Mapping[str, s
 
 
 def difference_table(
-    record: Mapping, reference: str = "baseline", markdown: bool = False, confidence: float = 0.95,
+    record: Mapping,
+    reference: str = "baseline",
+    markdown: bool = False,
+    confidence: float = 0.95,
     labels: Mapping[str, str] | None = None,
 ) -> str:
     """One row per method: its mean paired difference to `reference` [confidence interval] per metric.
@@ -146,8 +150,12 @@ def difference_table(
 
 
 def write_plots(
-    record: Mapping, directory: str | os.PathLike, prefix: str = "", reference: str | None = "baseline",
-    confidence: float = 0.95, title: str = "",
+    record: Mapping,
+    directory: str | os.PathLike,
+    prefix: str = "",
+    reference: str | None = "baseline",
+    confidence: float = 0.95,
+    title: str = "",
 ) -> list[str]:
     """errors.png (bars ± std), differences.png (paired Δ with CIs; needs ≥ 2 seeds and the reference),
     curves.png (mean ± std bands) and fgsm.png (error bars), each name after `prefix`; the paths written."""
@@ -161,32 +169,47 @@ def write_plots(
     lead = f"{title}\n" if title else ""  # its own line: the narrow plots would clip a long title
     n = max(len(seeds_of(record, m)) for m in methods)
     visualize.plot_metric_bars(
-        {m: values_of(record, m, "top1_error") for m in methods}, path("errors"),
+        {m: values_of(record, m, "top1_error") for m in methods},
+        path("errors"),
         title=f"{lead}top-1 test error, mean ± std over seeds (dots: seeds)" if n > 1 else f"{lead}top-1 test error",
     )
     summary = summarize(record, reference, confidence)
     compared = [m for m in methods if summary[m].get("difference")]
     if compared and max(summary[m]["difference"]["top1_error"]["n"] for m in compared) > 1:
-        panels = {"Δ top-1 err (pp)": "top1_error", "Δ ECE (pp)": "ece", "Δ FGSM acc (pp)": "fgsm_accuracy", "Δ CAM loc. (×100)": "cam_localization"}
+        panels = {
+            "Δ top-1 err (pp)": "top1_error",
+            "Δ ECE (pp)": "ece",
+            "Δ FGSM acc (pp)": "fgsm_accuracy",
+            "Δ CAM loc. (×100)": "cam_localization",
+        }
         visualize.plot_paired_differences(
             {label: {m: summary[m]["difference"][key] for m in compared} for label, key in panels.items()},
             path("differences"),
             scale={label: 100.0 for label in panels},
             title=f"{lead}paired difference to {reference} over seeds, {100 * confidence:g}% t interval",
         )
-    histories = {m: [entry["history"] for entry in record["methods"][m]["seeds"] if "history" in entry] for m in methods}
+    histories = {
+        m: [entry["history"] for entry in record["methods"][m]["seeds"] if "history" in entry] for m in methods
+    }
     histories = {m: h if len(h) > 1 else h[0] for m, h in histories.items() if h}
     if histories:
         visualize.plot_training_curves(
-            histories, path("curves"), metrics=("loss", "val_loss", "val_error"),
-            title=f"{lead}train loss (mixed labels), test loss and error per epoch" + (", mean ± std over seeds" if n > 1 else ""),
+            histories,
+            path("curves"),
+            metrics=("loss", "val_loss", "val_error"),
+            title=f"{lead}train loss (mixed labels), test loss and error per epoch"
+            + (", mean ± std over seeds" if n > 1 else ""),
         )
-    curves = {m: [entry["fgsm_curve"] for entry in record["methods"][m]["seeds"] if "fgsm_curve" in entry] for m in methods}
+    curves = {
+        m: [entry["fgsm_curve"] for entry in record["methods"][m]["seeds"] if "fgsm_curve" in entry] for m in methods
+    }
     curves = {m: c for m, c in curves.items() if c}
     if curves:
         epsilons = next(iter(curves.values()))[0]["epsilons"]
         visualize.plot_fgsm_curves(
-            epsilons, {m: [c["accuracy"] for c in cs] if len(cs) > 1 else cs[0]["accuracy"] for m, cs in curves.items()},
-            path("fgsm"), title=f"{lead}FGSM accuracy" + (", mean ± std over seeds" if n > 1 else ""),
+            epsilons,
+            {m: [c["accuracy"] for c in cs] if len(cs) > 1 else cs[0]["accuracy"] for m, cs in curves.items()},
+            path("fgsm"),
+            title=f"{lead}FGSM accuracy" + (", mean ± std over seeds" if n > 1 else ""),
         )
     return written

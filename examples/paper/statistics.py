@@ -11,7 +11,7 @@ is undefined (NaN) for one seed.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -46,7 +46,13 @@ def paired_difference(values: Sequence[float], reference: Sequence[float], confi
         half = t * summary["std"] / math.sqrt(n)
     else:
         t = half = math.nan
-    return {**summary, "ci_low": summary["mean"] - half, "ci_high": summary["mean"] + half, "t": t, "confidence": confidence}
+    return {
+        **summary,
+        "ci_low": summary["mean"] - half,
+        "ci_high": summary["mean"] + half,
+        "t": t,
+        "confidence": confidence,
+    }
 
 
 def excludes_zero(difference: dict) -> bool:

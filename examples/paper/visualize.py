@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ def _weight_text(weight: float, pixels: int | None, decimals: int) -> str:
     if pixels and 0.0 < weight < 1.0:
         count = weight * pixels
         if abs(count - round(count)) < 1e-3:
-            text += f" ({int(round(count))}/{pixels} px)"
+            text += f" ({round(count)}/{pixels} px)"
     return text
 
 
@@ -195,7 +196,9 @@ def plot_training_curves(
             values = np.asarray([c[:epochs] for c in curves], dtype="float64")
             xs = np.arange(1, epochs + 1)
             mean = values.mean(axis=0)
-            (line,) = ax.plot(xs, mean, marker="o", markersize=3, label=name if len(runs) == 1 else f"{name} (n={len(runs)})")
+            (line,) = ax.plot(
+                xs, mean, marker="o", markersize=3, label=name if len(runs) == 1 else f"{name} (n={len(runs)})"
+            )
             if len(runs) > 1:
                 std = values.std(axis=0, ddof=1)
                 ax.fill_between(xs, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
@@ -307,7 +310,12 @@ def plot_fgsm_curves(
             ax.plot(xs, values.reshape(-1, len(xs))[0], marker="o", markersize=3, label=name)
         else:
             ax.errorbar(
-                xs, values.mean(axis=0), yerr=values.std(axis=0, ddof=1), marker="o", markersize=3, capsize=3,
+                xs,
+                values.mean(axis=0),
+                yerr=values.std(axis=0, ddof=1),
+                marker="o",
+                markersize=3,
+                capsize=3,
                 label=f"{name} (n={len(values)})",
             )
     ax.set_xlabel(epsilon_label)

@@ -44,7 +44,9 @@ class MixLayer(keras.layers.Layer):
         # The options are spelled once, as the options class' fields; the
         # layer's signature (help(), inspect, the API docs) lists them.
         parameters = cls.options_class.signature_parameters()
-        parameters.append(inspect.Parameter("seed", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="int | None"))
+        parameters.append(
+            inspect.Parameter("seed", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="int | None")
+        )
         parameters.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
         cls.__signature__ = inspect.Signature(parameters)
 
@@ -167,8 +169,10 @@ class MixLayer(keras.layers.Layer):
             )
         if not self.options.mixes_labels or self.__dict__.get("_warned_no_labels"):
             return
-        has_labels = (isinstance(first, dict) and ({inputs.LABELS, "label"} & set(first))) or len(args) > 1 or (
-            kwargs.get("labels") is not None
+        has_labels = (
+            (isinstance(first, dict) and ({inputs.LABELS, "label"} & set(first)))
+            or len(args) > 1
+            or (kwargs.get("labels") is not None)
         )
         if isinstance(images, keras.KerasTensor) and not has_labels:
             self._warned_no_labels = True
@@ -183,17 +187,24 @@ class MixLayer(keras.layers.Layer):
 
     # Shapes and config
 
-    def compute_output_spec(self, images: Any, labels: Any = None, sample_weight: Any = None, training: Any = None) -> Any:
+    def compute_output_spec(
+        self, images: Any, labels: Any = None, sample_weight: Any = None, training: Any = None
+    ) -> Any:
         data, repack = inputs.unpack(images, labels, sample_weight)
-        spec = lambda x: keras.KerasTensor(x.shape, dtype=x.dtype)  # noqa: E731
+        spec = lambda x: keras.KerasTensor(x.shape, dtype=x.dtype)
         out = {key: inputs.map_tensors(spec, x) for key, x in data.items() if key != inputs.BOUNDING_BOXES}
         if inputs.BOUNDING_BOXES in data:  # mixing adds the partners' boxes: N → 2N slots
             bbox = data[inputs.BOUNDING_BOXES]
             slots = None if bbox["labels"].shape[-1] is None or not training else 2 * bbox["labels"].shape[-1]
-            out[inputs.BOUNDING_BOXES] = dict(bbox, **{
-                "boxes": keras.KerasTensor(tuple(bbox["boxes"].shape[:-2]) + (slots, 4), dtype=bbox["boxes"].dtype),
-                "labels": keras.KerasTensor(tuple(bbox["labels"].shape[:-1]) + (slots,), dtype=bbox["labels"].dtype),
-            })
+            out[inputs.BOUNDING_BOXES] = dict(
+                bbox,
+                **{
+                    "boxes": keras.KerasTensor(tuple(bbox["boxes"].shape[:-2]) + (slots, 4), dtype=bbox["boxes"].dtype),
+                    "labels": keras.KerasTensor(
+                        tuple(bbox["labels"].shape[:-1]) + (slots,), dtype=bbox["labels"].dtype
+                    ),
+                },
+            )
         if inputs.LABELS in data:
             batched = len(data[inputs.IMAGES].shape) == 4
             out[inputs.LABELS] = label_heads.output_spec(data[inputs.LABELS], self.options.num_classes, batched)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from typing import Any, Callable, ClassVar, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from keras_cutmix import inputs, labels, validation
 from keras_cutmix.sampling import MixParams
@@ -37,7 +38,9 @@ class MixOptions:
 
     def __post_init__(self) -> None:
         self._set("probability", validation.check_number("probability", self.probability, low=0.0, high=1.0))
-        self._set("label_smoothing", validation.check_number("label_smoothing", self.label_smoothing, low=0.0, high=1.0))
+        self._set(
+            "label_smoothing", validation.check_number("label_smoothing", self.label_smoothing, low=0.0, high=1.0)
+        )
         validation.check_choice("mode", self.mode, validation.MODES)
         self._set("num_classes", validation.check_num_classes(self.num_classes))
         self._set("data_format", validation.check_data_format(self.data_format))
@@ -81,7 +84,11 @@ class MixOptions:
                 raise ValueError(self.unsupported(key))
 
     def unsupported(self, key: str) -> str:
-        supporting = "CutMix, CutMixOrMixUp, ResizeMix, FMix and Cutout" if key == inputs.SEGMENTATION_MASKS else "CutMix and MixUp"
+        supporting = (
+            "CutMix, CutMixOrMixUp, ResizeMix, FMix and Cutout"
+            if key == inputs.SEGMENTATION_MASKS
+            else "CutMix and MixUp"
+        )
         return f"`{key}` are not supported by {self.name()}: remove them from the input or use {supporting}."
 
     # What one draw does to each target.

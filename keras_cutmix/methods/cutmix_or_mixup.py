@@ -49,8 +49,15 @@ class CutMixOrMixUpOptions(MixOptions):
 
     def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
         cut = sampling.sample_cutmix(
-            seed, batch_size, height, width, alpha=self.cutmix_alpha or 1.0, probability=probability,
-            mode=self.mode, correct_lambda=self.correct_lambda, box_ratio_range=self.box_ratio_range,
+            seed,
+            batch_size,
+            height,
+            width,
+            alpha=self.cutmix_alpha or 1.0,
+            probability=probability,
+            mode=self.mode,
+            correct_lambda=self.correct_lambda,
+            box_ratio_range=self.box_ratio_range,
         )
         if not self.mixup_enabled:
             return cut

@@ -26,8 +26,14 @@ class FMixOptions(MixOptions):
 
     def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
         return sampling.sample_fmix(
-            seed, batch_size, height, width, alpha=self.alpha, decay_power=self.decay_power,
-            probability=probability, mode=self.mode,
+            seed,
+            batch_size,
+            height,
+            width,
+            alpha=self.alpha,
+            decay_power=self.decay_power,
+            probability=probability,
+            mode=self.mode,
         )
 
     def transform_images(self, images: Any, params: MixParams) -> Any:

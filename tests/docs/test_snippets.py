@@ -76,8 +76,13 @@ def test_fences_are_known():
     unknown = []
     for page in PAGES:
         text = page.read_text(encoding="utf-8")
-        unknown += [f"{_name(page)}:{line} ```{lang}" for lang, line, _ in _blocks(page) if lang != RUN and lang not in NOT_RUN]
-        unknown += [f"{_name(page)}:{text.count(chr(10), 0, m.start()) + 1} indented fence" for m in re.finditer(r"^[ \t]+```", text, re.M)]
+        unknown += [
+            f"{_name(page)}:{line} ```{lang}" for lang, line, _ in _blocks(page) if lang != RUN and lang not in NOT_RUN
+        ]
+        unknown += [
+            f"{_name(page)}:{text.count(chr(10), 0, m.start()) + 1} indented fence"
+            for m in re.finditer(r"^[ \t]+```", text, re.M)
+        ]
     assert not unknown, f"fences neither run (```python) nor known not to be ({sorted(NOT_RUN - {''})}): {unknown}"
 
 
@@ -95,7 +100,11 @@ def test_page_snippets_run_in_order(page, blocks):
 
 def test_mkdocs_build_strict(tmp_path):
     _prose_test_runs_once()
-    missing = [name for name in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers") if importlib.util.find_spec(name) is None]
+    missing = [
+        name
+        for name in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers")
+        if importlib.util.find_spec(name) is None
+    ]
     if missing:
         pytest.skip(f"the docs extra is not installed (missing {', '.join(missing)}): pip install -e '.[docs]'")
     result = subprocess.run(

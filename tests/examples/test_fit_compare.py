@@ -21,10 +21,29 @@ sys.path.insert(0, str(ROOT / "examples"))
 from paper import report, statistics  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-TENSORFLOW_ONLY = pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="the demo runs on the TensorFlow backend")
+TENSORFLOW_ONLY = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="the demo runs on the TensorFlow backend"
+)
 TINY = [
-    "--model", "cnn", "--width", "4", "--epochs", "1", "--batch-size", "16", "--train-size", "0",
-    "--val-size", "16", "--fgsm-size", "16", "--cam-size", "8", "--no-jit", "--verbose", "0",
+    "--model",
+    "cnn",
+    "--width",
+    "4",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "16",
+    "--train-size",
+    "0",
+    "--val-size",
+    "16",
+    "--fgsm-size",
+    "16",
+    "--cam-size",
+    "8",
+    "--no-jit",
+    "--verbose",
+    "0",
 ]
 SEED_KEYS = {"seed", "top1_error", "test_loss", "ece", "fgsm_accuracy", "cam_localization", "train_seconds"}
 
@@ -46,12 +65,39 @@ def test_fit_compare_smoke(tmp_path, fake_fashion_mnist):
     env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=path)
     proc = subprocess.run(
         [
-            sys.executable, str(ROOT / "examples" / "fit_compare.py"), "--data-dir", str(tmp_path / "data"),
-            "--methods", "baseline,cutout,mixup,cutmix", "--model", "cnn", "--width", "4", "--epochs", "1",
-            "--batch-size", "16", "--train-size", "0", "--val-size", "16", "--fgsm-size", "16", "--cam-size", "8",
-            "--no-jit", "--verbose", "0", "--output", str(out),
+            sys.executable,
+            str(ROOT / "examples" / "fit_compare.py"),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--methods",
+            "baseline,cutout,mixup,cutmix",
+            "--model",
+            "cnn",
+            "--width",
+            "4",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--train-size",
+            "0",
+            "--val-size",
+            "16",
+            "--fgsm-size",
+            "16",
+            "--cam-size",
+            "8",
+            "--no-jit",
+            "--verbose",
+            "0",
+            "--output",
+            str(out),
         ],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads((out / "results.json").read_text())
@@ -122,8 +168,21 @@ def test_fit_compare_several_seeds_record_statistics_and_plots(tmp_path, fake_fa
     fake_fashion_mnist(tmp_path / "data", n_train=64, n_test=40)
     out, record_path = tmp_path / "results", tmp_path / "docs" / "results" / "smoke.json"
     fit_compare.main(
-        ["--data-dir", str(tmp_path / "data"), "--methods", "baseline,cutmix", "--seeds", "0,1", *TINY,
-         "--output", str(out), "--record", str(record_path), "--machine-note", "test run"]
+        [
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--methods",
+            "baseline,cutmix",
+            "--seeds",
+            "0,1",
+            *TINY,
+            "--output",
+            str(out),
+            "--record",
+            str(record_path),
+            "--machine-note",
+            "test run",
+        ]
     )
     record = json.loads(record_path.read_text())
 
@@ -137,14 +196,19 @@ def test_fit_compare_several_seeds_record_statistics_and_plots(tmp_path, fake_fa
     for method, info in record["methods"].items():
         assert [entry["seed"] for entry in info["seeds"]] == [0, 1]
         for entry in info["seeds"]:
-            assert SEED_KEYS <= set(entry), method
+            assert set(entry) >= SEED_KEYS, method
             for key in ("top1_error", "ece", "fgsm_accuracy", "cam_localization"):
                 assert 0.0 <= entry[key] <= 1.0, (method, key)  # fractions, not percent
             assert entry["test_loss"] > 0 and entry["train_seconds"] > 0
     # Same initial weights, data and evaluation sets per seed: the two seeds differ, and one
     # method's per-seed results are what the run printed (results.json holds the same numbers).
     results = json.loads((out / "results.json").read_text())
-    assert [(r["method"], r["seed"]) for r in results["results"]] == [("baseline", 0), ("cutmix", 0), ("baseline", 1), ("cutmix", 1)]
+    assert [(r["method"], r["seed"]) for r in results["results"]] == [
+        ("baseline", 0),
+        ("cutmix", 0),
+        ("baseline", 1),
+        ("cutmix", 1),
+    ]
     for r in results["results"]:
         entry = next(e for e in record["methods"][r["method"]]["seeds"] if e["seed"] == r["seed"])
         assert entry["top1_error"] == r["test_error"] and entry["cam_localization"] == r["cam_score"]
@@ -165,10 +229,13 @@ def test_fit_compare_several_seeds_record_statistics_and_plots(tmp_path, fake_fa
     table = (out / "table.md").read_text()
     errors = [100 * e["top1_error"] for e in record["methods"]["cutmix"]["seeds"]]
     assert f"| cutmix | 2 | {np.mean(errors):.2f} ± {np.std(errors, ddof=1):.2f} |" in table
-    mean, _, low, high = (100 * v for v in _recomputed(
-        [e["top1_error"] for e in record["methods"]["cutmix"]["seeds"]],
-        [e["top1_error"] for e in record["methods"]["baseline"]["seeds"]],
-    ))
+    mean, _, low, high = (
+        100 * v
+        for v in _recomputed(
+            [e["top1_error"] for e in record["methods"]["cutmix"]["seeds"]],
+            [e["top1_error"] for e in record["methods"]["baseline"]["seeds"]],
+        )
+    )
     assert f"| cutmix | 2 | {mean:+.2f} [{low:+.2f}, {high:+.2f}]" in table
 
     # The pictures, with the spread.
@@ -178,7 +245,9 @@ def test_fit_compare_several_seeds_record_statistics_and_plots(tmp_path, fake_fa
     # summarize_evidence.py turns the record into the same tables and the docs' plots.
     import summarize_evidence
 
-    summarize_evidence.main([str(record_path), "--images", str(tmp_path / "images"), "--markdown", str(tmp_path / "evidence.md")])
+    summarize_evidence.main(
+        [str(record_path), "--images", str(tmp_path / "images"), "--markdown", str(tmp_path / "evidence.md")]
+    )
     text = (tmp_path / "evidence.md").read_text()
     assert f"| cutmix | 2 | {np.mean(errors):.2f} ± {np.std(errors, ddof=1):.2f} |" in text
     assert f"| cutmix | 2 | {mean:+.2f} [{low:+.2f}, {high:+.2f}]" in text
@@ -207,12 +276,22 @@ def test_statistics_by_hand():
 
 
 def test_report_pairs_by_seed_and_marks_resolved_differences():
-    entry = lambda seed, error: {"seed": seed, "top1_error": error, "test_loss": 0.5, "ece": 0.02, "fgsm_accuracy": 0.4, "cam_localization": 0.7, "train_seconds": 10.0}  # noqa: E731
-    record = {"methods": {
-        "baseline": {"seeds": [entry(0, 0.20), entry(1, 0.22), entry(2, 0.21)]},
-        # seeds in another order, and one (3) the baseline lacks: paired by seed, over the common ones.
-        "cutmix": {"seeds": [entry(2, 0.19), entry(0, 0.18), entry(1, 0.205), entry(3, 0.5)]},
-    }}
+    entry = lambda seed, error: {
+        "seed": seed,
+        "top1_error": error,
+        "test_loss": 0.5,
+        "ece": 0.02,
+        "fgsm_accuracy": 0.4,
+        "cam_localization": 0.7,
+        "train_seconds": 10.0,
+    }
+    record = {
+        "methods": {
+            "baseline": {"seeds": [entry(0, 0.20), entry(1, 0.22), entry(2, 0.21)]},
+            # seeds in another order, and one (3) the baseline lacks: paired by seed, over the common ones.
+            "cutmix": {"seeds": [entry(2, 0.19), entry(0, 0.18), entry(1, 0.205), entry(3, 0.5)]},
+        }
+    }
     d = report.summarize(record, "baseline")["cutmix"]["difference"]["top1_error"]
     assert d["n"] == 3 and d["mean"] == pytest.approx(np.mean([-0.02, -0.015, -0.02]))
     assert statistics.excludes_zero(d)
@@ -237,32 +316,63 @@ def test_seeds_flag():
 def test_reuse_needs_the_same_code_and_training_options():
     pytest.importorskip("tensorflow")
     fit_compare = _import_fit_compare()
-    versions = {"keras": "3", "tensorflow": "2", "numpy": "1", "keras_cutmix_commit": "a" * 40, "keras_cutmix_dirty": False}
-    args = fit_compare.parse_args(["--train-size", "5000", "--epochs", "40", "--methods", "cutmix,cutmix_onehot", "--seeds", "0,1"])
+    versions = {
+        "keras": "3",
+        "tensorflow": "2",
+        "numpy": "1",
+        "keras_cutmix_commit": "a" * 40,
+        "keras_cutmix_dirty": False,
+    }
+    args = fit_compare.parse_args(
+        ["--train-size", "5000", "--epochs", "40", "--methods", "cutmix,cutmix_onehot", "--seeds", "0,1"]
+    )
     record = {
         "command": "python examples/fit_compare.py --epochs 40 --train-size 5000 --methods baseline,cutmix --seeds 0,1,2 --output x --record r.json",
         "versions": dict(versions),
-        "methods": {m: {"mixing": "tf.data", "seeds": [{"seed": s} for s in (0, 1, 2)]} for m in ("baseline", "cutmix")},
+        "methods": {
+            m: {"mixing": "tf.data", "seeds": [{"seed": s} for s in (0, 1, 2)]} for m in ("baseline", "cutmix")
+        },
     }
     # Other methods, seeds, output or record file do not matter.
     assert fit_compare.reuse_mismatch(record, args, versions) is None
-    assert "epochs" in fit_compare.reuse_mismatch({**record, "command": record["command"].replace("--epochs 40", "--epochs 39")}, args, versions)
-    assert "width" in fit_compare.reuse_mismatch({**record, "command": record["command"] + " --width 24"}, args, versions)
-    assert "commit" in fit_compare.reuse_mismatch({**record, "versions": {**versions, "keras_cutmix_commit": "b" * 40}}, args, versions)
+    assert "epochs" in fit_compare.reuse_mismatch(
+        {**record, "command": record["command"].replace("--epochs 40", "--epochs 39")}, args, versions
+    )
+    assert "width" in fit_compare.reuse_mismatch(
+        {**record, "command": record["command"] + " --width 24"}, args, versions
+    )
+    assert "commit" in fit_compare.reuse_mismatch(
+        {**record, "versions": {**versions, "keras_cutmix_commit": "b" * 40}}, args, versions
+    )
     assert "clean" in fit_compare.reuse_mismatch(record, args, {**versions, "keras_cutmix_dirty": True})
-    assert "dirty" in fit_compare.reuse_mismatch({**record, "versions": {**versions, "keras_cutmix_dirty": True}}, args, versions)
+    assert "dirty" in fit_compare.reuse_mismatch(
+        {**record, "versions": {**versions, "keras_cutmix_dirty": True}}, args, versions
+    )
 
 
 def test_reusable_runs_takes_only_this_commands_methods_and_seeds(tmp_path):
     pytest.importorskip("tensorflow")
     fit_compare = _import_fit_compare()
-    versions = {"keras": "3", "tensorflow": "2", "numpy": "1", "keras_cutmix_commit": "a" * 40, "keras_cutmix_dirty": False}
+    versions = {
+        "keras": "3",
+        "tensorflow": "2",
+        "numpy": "1",
+        "keras_cutmix_commit": "a" * 40,
+        "keras_cutmix_dirty": False,
+    }
     path = tmp_path / "old.json"
-    path.write_text(json.dumps({
-        "command": "python examples/fit_compare.py --methods baseline,cutmix --seeds 0,1,2",
-        "versions": versions,
-        "methods": {m: {"mixing": "tf.data", "seeds": [{"seed": s, "top1_error": 0.1 * s} for s in (0, 1, 2)]} for m in ("baseline", "cutmix")},
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "command": "python examples/fit_compare.py --methods baseline,cutmix --seeds 0,1,2",
+                "versions": versions,
+                "methods": {
+                    m: {"mixing": "tf.data", "seeds": [{"seed": s, "top1_error": 0.1 * s} for s in (0, 1, 2)]}
+                    for m in ("baseline", "cutmix")
+                },
+            }
+        )
+    )
     args = fit_compare.parse_args(["--methods", "cutmix,cutmix_onehot", "--seeds", "0,1"])
     found = fit_compare.reusable_runs([str(path), str(tmp_path / "missing.json")], args, versions)
     assert sorted(found) == [("cutmix", 0), ("cutmix", 1)]
@@ -280,13 +390,23 @@ def test_scheduled_cutmix_ramps_the_probability_linearly_over_the_steps():
     assert SCHEDULED_PROBABILITY == (0.0, 1.0) and "cutmix_scheduled" in METHODS
     args = fit_compare.parse_args(["--model", "cnn", "--seed", "0"])
     steps = 5
-    trainer, mix, sparse, where, callbacks = fit_compare.build_trainer("cutmix_scheduled", simple_cnn((8, 8, 1), 4, width=2), 4, args, steps)
+    trainer, mix, sparse, where, callbacks = fit_compare.build_trainer(
+        "cutmix_scheduled", simple_cnn((8, 8, 1), 4, width=2), 4, args, steps
+    )
     assert isinstance(trainer, keras_cutmix.CutMixModel) and mix is None and sparse and "MixingScheduler" in where
     seen = []
     watch = keras.callbacks.LambdaCallback(on_train_batch_begin=lambda batch, logs: seen.append(trainer.probability))
     trainer.compile("sgd", keras.losses.CategoricalCrossentropy(from_logits=True))
     images = np.random.default_rng(0).random((steps * 4, 8, 8, 1)).astype("float32")
-    trainer.fit(images, np.arange(steps * 4) % 4, batch_size=4, epochs=1, shuffle=False, verbose=0, callbacks=callbacks + [watch])
+    trainer.fit(
+        images,
+        np.arange(steps * 4) % 4,
+        batch_size=4,
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+        callbacks=callbacks + [watch],
+    )
     assert seen == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0])  # first step 0, last step 1: mean 0.5, plain CutMix's
 
 
@@ -299,8 +419,18 @@ def test_fit_compare_runs_the_successors_and_manifold_mixup_in_the_model(tmp_pat
     fake_fashion_mnist(tmp_path / "data", n_train=32, n_test=24)
     out = tmp_path / "results"
     methods = ["resizemix", "fmix", "cutmix_or_mixup", "manifold_mixup"]
-    _import_fit_compare().main(["--data-dir", str(tmp_path / "data"), "--methods", ",".join(methods), "--in-model",
-                                *TINY, "--output", str(out)])
+    _import_fit_compare().main(
+        [
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--methods",
+            ",".join(methods),
+            "--in-model",
+            *TINY,
+            "--output",
+            str(out),
+        ]
+    )
     results = json.loads((out / "results.json").read_text())["results"]
     assert [r["method"] for r in results] == methods
     assert all("in the model" in r["mixing"] for r in results)

@@ -20,6 +20,7 @@ import keras_cutmix
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples"))
 from paper import datasets, evaluation, visualize  # noqa: E402
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -64,7 +65,12 @@ def test_idx_rejects_bad_files(tmp_path):
 def test_load_fashion_mnist_from_generated_files(tmp_path, fake_fashion_mnist):
     arrays = fake_fashion_mnist(tmp_path)
     (x_train, y_train), (x_test, y_test) = datasets.load_fashion_mnist(tmp_path)
-    for got, key in [(x_train, "train_images"), (y_train, "train_labels"), (x_test, "test_images"), (y_test, "test_labels")]:
+    for got, key in [
+        (x_train, "train_images"),
+        (y_train, "train_labels"),
+        (x_test, "test_images"),
+        (y_test, "test_labels"),
+    ]:
         assert got.dtype == np.uint8
         np.testing.assert_array_equal(got, arrays[key])
     assert len(datasets.FASHION_MNIST_CLASSES) == 10
@@ -122,7 +128,9 @@ def test_cam_equals_hand_computation(dropout):
     np.testing.assert_allclose(cams, expected, rtol=1e-4, atol=1e-4)
     # The mean of CAM_c plus the bias is the logit of c.
     logits = keras.ops.convert_to_numpy(model(images))
-    np.testing.assert_allclose(cams.mean(axis=(1, 2)) + dense_b[class_ids], logits[np.arange(3), class_ids], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        cams.mean(axis=(1, 2)) + dense_b[class_ids], logits[np.arange(3), class_ids], rtol=1e-4, atol=1e-4
+    )
 
 
 def test_cam_defaults_to_the_predicted_class_and_takes_several_classes():
@@ -130,13 +138,17 @@ def test_cam_defaults_to_the_predicted_class_and_takes_several_classes():
     images = np.random.default_rng(2).normal(size=(5, 6, 5, 2)).astype("float32")
     predicted = keras.ops.convert_to_numpy(model(images)).argmax(axis=1)
     np.testing.assert_allclose(
-        evaluation.class_activation_maps(model, images), evaluation.class_activation_maps(model, images, predicted), rtol=1e-6
+        evaluation.class_activation_maps(model, images),
+        evaluation.class_activation_maps(model, images, predicted),
+        rtol=1e-6,
     )
     ids = np.array([[0, 1], [2, 3], [3, 0], [1, 1], [0, 2]])
     both = evaluation.class_activation_maps(model, images, ids)
     assert both.shape == (5, 2, 6, 5)
     for k in range(2):
-        np.testing.assert_allclose(both[:, k], evaluation.class_activation_maps(model, images, ids[:, k]), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            both[:, k], evaluation.class_activation_maps(model, images, ids[:, k]), rtol=1e-5, atol=1e-6
+        )
     scalar = evaluation.class_activation_maps(model, images, 2)
     np.testing.assert_allclose(scalar, evaluation.class_activation_maps(model, images, [2] * 5), rtol=1e-6)
 
@@ -157,7 +169,9 @@ def test_cam_needs_gap_and_dense():
     flat = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="GlobalAveragePooling2D"):
         evaluation.class_activation_maps(flat, np.zeros((1, 4, 4, 1), "float32"))
-    no_dense = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 1), keras.layers.GlobalAveragePooling2D()])
+    no_dense = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Conv2D(2, 1), keras.layers.GlobalAveragePooling2D()]
+    )
     with pytest.raises(ValueError, match="no Dense layer"):
         evaluation.class_activation_maps(no_dense, np.zeros((1, 4, 4, 1), "float32"))
     model, _ = _gap_dense_model()
@@ -166,10 +180,14 @@ def test_cam_needs_gap_and_dense():
 
 
 def test_cam_works_on_a_sequential_model():
-    model = keras.Sequential([
-        keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, padding="same"), keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(5, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            keras.layers.Conv2D(4, 3, padding="same"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(5, activation="softmax"),
+        ]
+    )
     cams = evaluation.class_activation_maps(model, np.random.rand(2, 8, 8, 3).astype("float32"))
     assert cams.shape == (2, 8, 8)
 
@@ -323,10 +341,14 @@ def test_fgsm_accuracy_of_a_hand_set_model():
 def test_fgsm_on_a_tiny_trained_model():
     keras.utils.set_random_seed(0)
     images, labels = _toy_data(128, seed=1)
-    model = keras.Sequential([
-        keras.Input((4, 4, 1)), keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
-        keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((4, 4, 1)),
+            keras.layers.Conv2D(4, 3, padding="same", activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(2),
+        ]
+    )
     model.compile(keras.optimizers.Adam(0.05), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(images, labels, epochs=60, batch_size=32, verbose=0)
     test_images, test_labels = _toy_data(64, seed=2)
@@ -387,10 +409,16 @@ def test_plots_write_pngs(tmp_path):
     }
     visualize.plot_training_curves(histories, tmp_path / "curves.png")
     images = np.random.default_rng(0).random((3, 8, 8, 1)).astype("float32")
-    cams = {"baseline": np.random.default_rng(1).normal(size=(3, 8, 8)), "cutmix": np.random.default_rng(2).normal(size=(3, 2, 8, 8))}
-    visualize.plot_class_activation_maps(images, cams, tmp_path / "cam.png", image_titles=["a", "b", "c"],
-                                         cam_titles={"cutmix": ["left", "right"]})
-    visualize.plot_fgsm_curves([0, 2 / 255, 8 / 255], {"baseline": [0.9, 0.5, 0.1], "cutmix": [0.9, 0.6, 0.3]}, tmp_path / "fgsm.png")
+    cams = {
+        "baseline": np.random.default_rng(1).normal(size=(3, 8, 8)),
+        "cutmix": np.random.default_rng(2).normal(size=(3, 2, 8, 8)),
+    }
+    visualize.plot_class_activation_maps(
+        images, cams, tmp_path / "cam.png", image_titles=["a", "b", "c"], cam_titles={"cutmix": ["left", "right"]}
+    )
+    visualize.plot_fgsm_curves(
+        [0, 2 / 255, 8 / 255], {"baseline": [0.9, 0.5, 0.1], "cutmix": [0.9, 0.6, 0.3]}, tmp_path / "fgsm.png"
+    )
     for name in ("curves.png", "cam.png", "fgsm.png"):
         assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC, name
 
@@ -405,15 +433,23 @@ def test_plots_with_spread_over_seeds(tmp_path):
     first = figure.axes[0]
     assert len(first.collections) == 1  # one ± std band: the run with two seeds
     np.testing.assert_allclose(first.lines[0].get_ydata(), [1.05, 0.55])  # its mean
-    figure = visualize.plot_fgsm_curves([0, 8 / 255], {"baseline": [[0.9, 0.2], [0.8, 0.4]], "cutmix": [0.9, 0.3]}, tmp_path / "fgsm.png")
+    figure = visualize.plot_fgsm_curves(
+        [0, 8 / 255], {"baseline": [[0.9, 0.2], [0.8, 0.4]], "cutmix": [0.9, 0.3]}, tmp_path / "fgsm.png"
+    )
     bars = [c for c in figure.axes[0].containers if c.has_yerr]
     assert len(bars) == 1
-    figure = visualize.plot_metric_bars({"baseline": [0.16, 0.15, 0.17], "cutmix": [0.15, 0.155, 0.16]}, tmp_path / "bars.png")
+    figure = visualize.plot_metric_bars(
+        {"baseline": [0.16, 0.15, 0.17], "cutmix": [0.15, 0.155, 0.16]}, tmp_path / "bars.png"
+    )
     heights = [patch.get_height() for patch in figure.axes[0].patches]
     np.testing.assert_allclose(heights, [16.0, 15.5])  # means, in percent
     differences = {"Δ top-1 err (pp)": {"cutmix": {"n": 3, "mean": -0.005, "ci_low": -0.02, "ci_high": 0.01}}}
-    figure = visualize.plot_paired_differences(differences, tmp_path / "differences.png", scale={"Δ top-1 err (pp)": 100.0})
-    np.testing.assert_allclose(np.asarray(figure.axes[0].lines[0].get_xdata(), dtype="float64"), [-0.5])  # the mean, in points
+    figure = visualize.plot_paired_differences(
+        differences, tmp_path / "differences.png", scale={"Δ top-1 err (pp)": 100.0}
+    )
+    np.testing.assert_allclose(
+        np.asarray(figure.axes[0].lines[0].get_xdata(), dtype="float64"), [-0.5]
+    )  # the mean, in points
     for name in ("curves.png", "fgsm.png", "bars.png", "differences.png"):
         assert (tmp_path / name).read_bytes()[:8] == PNG_MAGIC, name
 

@@ -54,17 +54,28 @@ def _replica_batches(strategy, distributed):
     """[step][replica] → images[..., 0] (ints), labels, dtypes."""
     steps = []
     for images, labels in distributed:
-        steps.append([
-            {"images": x[..., 0].astype(int).tolist(), "labels": y.tolist(), "shape": list(x.shape),
-             "dtype": str(x.dtype), "label_dtype": str(y.dtype)}
-            for x, y in zip(_per_replica(strategy, images), _per_replica(strategy, labels))
-        ])
+        steps.append(
+            [
+                {
+                    "images": x[..., 0].astype(int).tolist(),
+                    "labels": y.tolist(),
+                    "shape": list(x.shape),
+                    "dtype": str(x.dtype),
+                    "label_dtype": str(y.dtype),
+                }
+                for x, y in zip(_per_replica(strategy, images), _per_replica(strategy, labels))
+            ]
+        )
     return steps
 
 
 def scenario_tensorflow():
     strategy = _two_logical_cpus()
-    return {"replicas": strategy.num_replicas_in_sync, "dataset": tf_dataset_run(strategy), "model": tf_model_run(strategy)}
+    return {
+        "replicas": strategy.num_replicas_in_sync,
+        "dataset": tf_dataset_run(strategy),
+        "model": tf_model_run(strategy),
+    }
 
 
 def tf_dataset_run(strategy):
@@ -103,20 +114,23 @@ def tf_dataset_run(strategy):
 
 
 def _tiny_model():
-    return keras.Sequential([
-        keras.Input((H, W, 1)),
-        keras.layers.Conv2D(4, 3, padding="same"),
-        keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(N),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((H, W, 1)),
+            keras.layers.Conv2D(4, 3, padding="same"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(N),
+        ]
+    )
 
 
 def _fit(strategy, trainer_class, dataset, epochs, run_eagerly=False, **options):
     keras.utils.set_random_seed(0)
     with strategy.scope():
         trainer = trainer_class(_tiny_model(), seed=5, **options)
-        trainer.compile(keras.optimizers.SGD(0.01), keras.losses.CategoricalCrossentropy(from_logits=True),
-                        run_eagerly=run_eagerly)
+        trainer.compile(
+            keras.optimizers.SGD(0.01), keras.losses.CategoricalCrossentropy(from_logits=True), run_eagerly=run_eagerly
+        )
     history = trainer.fit(dataset, epochs=epochs, verbose=0)
     return trainer, history.history["loss"]
 
@@ -132,12 +146,14 @@ def tf_model_run(strategy):
         def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
             if training and not isinstance(x, dict) and tf.executing_eagerly():
                 context = tf.distribute.get_replica_context()
-                self.__dict__.setdefault("seen", []).append({
-                    "replica": int(context.replica_id_in_sync_group),
-                    "step": int(self.optimizer.iterations.numpy()),
-                    "images": np.asarray(x)[..., 0].round().astype(int).tolist(),
-                    "labels": np.asarray(y).tolist(),
-                })
+                self.__dict__.setdefault("seen", []).append(
+                    {
+                        "replica": int(context.replica_id_in_sync_group),
+                        "step": int(self.optimizer.iterations.numpy()),
+                        "images": np.asarray(x)[..., 0].round().astype(int).tolist(),
+                        "labels": np.asarray(y).tolist(),
+                    }
+                )
             return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
 
     # Sparse int labels and float images, global batches split by Keras fit.
@@ -167,8 +183,11 @@ def scenario_jax():
             trainer.compile(keras.optimizers.SGD(0.01), keras.losses.CategoricalCrossentropy(from_logits=True))
             losses = trainer.fit(x, y, batch_size=B, epochs=1, verbose=0, shuffle=False).history["loss"]
             sharding = str(trainer.trainable_variables[0].value.sharding)
-            return {"losses": losses, "weights": [np.asarray(w).tolist() for w in trainer.get_weights()],
-                    "sharding": sharding}
+            return {
+                "losses": losses,
+                "weights": [np.asarray(w).tolist() for w in trainer.get_weights()],
+                "sharding": sharding,
+            }
         finally:
             keras.distribution.set_distribution(None)
 
@@ -180,14 +199,24 @@ def scenario_jax():
     jitted = jax.jit(lambda a, b, seed: keras_cutmix.cutmix(a, b, seed=seed, num_classes=N))
     jit_mixed, jit_soft = jitted(images, labels, jax.numpy.array([1, 2], "int32"))
     plain_jit_mixed, plain_jit_soft = keras_cutmix.cutmix(x[:B], y[:B], seed=(1, 2), num_classes=N)
-    as_list = lambda a: np.asarray(a).tolist()  # noqa: E731
+    as_list = lambda a: np.asarray(a).tolist()
     return {
         "devices": [str(d) for d in devices],
         "input_sharding": str(images.sharding),
-        "layer": {"sharding": str(mixed.sharding), "images": as_list(mixed[..., 0]), "labels": as_list(soft),
-                  "plain_images": as_list(plain_mixed[..., 0]), "plain_labels": as_list(plain_soft)},
-        "jit": {"sharding": str(jit_mixed.sharding), "images": as_list(jit_mixed[..., 0]), "labels": as_list(jit_soft),
-                "plain_images": as_list(plain_jit_mixed[..., 0]), "plain_labels": as_list(plain_jit_soft)},
+        "layer": {
+            "sharding": str(mixed.sharding),
+            "images": as_list(mixed[..., 0]),
+            "labels": as_list(soft),
+            "plain_images": as_list(plain_mixed[..., 0]),
+            "plain_labels": as_list(plain_soft),
+        },
+        "jit": {
+            "sharding": str(jit_mixed.sharding),
+            "images": as_list(jit_mixed[..., 0]),
+            "labels": as_list(jit_soft),
+            "plain_images": as_list(plain_jit_mixed[..., 0]),
+            "plain_labels": as_list(plain_jit_soft),
+        },
         "fits": [fit(True), fit(True), fit(False)],
     }
 
@@ -203,9 +232,13 @@ def run_scenario(backend: str) -> dict:
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=path)
     if backend == "jax":
-        env["XLA_FLAGS"] = " ".join(filter(None, [env.get("XLA_FLAGS"), f"--xla_force_host_platform_device_count={REPLICAS}"]))
+        env["XLA_FLAGS"] = " ".join(
+            filter(None, [env.get("XLA_FLAGS"), f"--xla_force_host_platform_device_count={REPLICAS}"])
+        )
         env["JAX_PLATFORMS"] = "cpu"
-    proc = subprocess.run([sys.executable, __file__, backend], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, __file__, backend], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -433,12 +466,43 @@ def test_fit_compare_mirrored_smoke(tmp_path):
     env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=path)
     proc = subprocess.run(
         [
-            sys.executable, "-c", FIT_COMPARE_ON_TWO_CPUS, str(ROOT / "examples"), "--strategy", "mirrored",
-            "--data-dir", str(tmp_path), "--methods", "cutmix", "--in-model", "--model", "cnn", "--width", "4",
-            "--epochs", "1", "--batch-size", "16", "--train-size", "0", "--val-size", "16", "--fgsm-size", "8",
-            "--cam-size", "4", "--verbose", "0", "--output", str(out),
+            sys.executable,
+            "-c",
+            FIT_COMPARE_ON_TWO_CPUS,
+            str(ROOT / "examples"),
+            "--strategy",
+            "mirrored",
+            "--data-dir",
+            str(tmp_path),
+            "--methods",
+            "cutmix",
+            "--in-model",
+            "--model",
+            "cnn",
+            "--width",
+            "4",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--train-size",
+            "0",
+            "--val-size",
+            "16",
+            "--fgsm-size",
+            "8",
+            "--cam-size",
+            "4",
+            "--verbose",
+            "0",
+            "--output",
+            str(out),
         ],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "MirroredStrategy with 2 replicas in sync; global batch 16 = 8 per replica" in proc.stdout

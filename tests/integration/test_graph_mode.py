@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import recovered_fractions, source_images, to_numpy
 
 import keras_cutmix
-from helpers import recovered_fractions, source_images, to_numpy
 
 B, H, W = 8, 24, 40
 
@@ -120,9 +120,13 @@ def test_dataset_map_dict_and_triple_elements():
     triple = tf.data.Dataset.from_tensor_slices((images, np.arange(8), weights)).batch(4).map(layer)
     for x, y, w in triple:
         assert x.shape == (4, 6, 6, 3) and y.shape == (4, 8) and w.shape == (4,)
-    dicts = tf.data.Dataset.from_tensor_slices(
-        {"images": images, "labels": np.arange(8), "name": [str(i) for i in range(8)]}
-    ).batch(4).map(layer)
+    dicts = (
+        tf.data.Dataset.from_tensor_slices(
+            {"images": images, "labels": np.arange(8), "name": [str(i) for i in range(8)]}
+        )
+        .batch(4)
+        .map(layer)
+    )
     for d in dicts:
         assert set(d) == {"images", "labels", "name"} and d["name"].dtype == tf.string
     images_only = tf.data.Dataset.from_tensor_slices(images).batch(4).map(layer)
@@ -134,14 +138,19 @@ def test_functional_with_per_element_seeds_in_tf_data():
     def build():
         seeds = tf.data.Dataset.random(seed=11).batch(2)
         ds = tf.data.Dataset.zip(_dataset(n=24, batch=6), seeds)
-        return ds.map(lambda batch, s: keras_cutmix.cutmix(*batch, seed=s, num_classes=24),
-                      num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return ds.map(
+            lambda batch, s: keras_cutmix.cutmix(*batch, seed=s, num_classes=24),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
 
     a, b = _epoch(build()), _epoch(build())
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
-    enumerated = _dataset(n=24, batch=6).enumerate().map(
-        lambda i, batch: keras_cutmix.cutmix(*batch, seed=[42, i], num_classes=24)
+    enumerated = (
+        _dataset(n=24, batch=6)
+        .enumerate()
+        .map(lambda i, batch: keras_cutmix.cutmix(*batch, seed=[42, i], num_classes=24))
     )
     outs = _epoch(enumerated)
     assert len({o.tobytes() for o in outs}) == len(outs)

@@ -10,10 +10,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import source_images, to_numpy
 from keras.src import testing
 
 import keras_cutmix
-from helpers import source_images, to_numpy
 
 BACKEND = keras.backend.backend()
 B, H, W, K = 8, 12, 10, 4
@@ -87,10 +87,18 @@ def test_pipeline_round_trips_config_and_keras_saving(layer_class, tmp_path):
 
 def test_extra_entries_of_any_type_pass_through_every_call_form():
     images = keras.ops.convert_to_tensor(source_images(B, H, W))
-    boxes = {"boxes": np.tile(np.array([[1.0, 1.0, 5.0, 5.0]], "float32"), (B, 1, 1)), "labels": np.zeros((B, 1), "int32")}
+    boxes = {
+        "boxes": np.tile(np.array([[1.0, 1.0, 5.0, 5.0]], "float32"), (B, 1, 1)),
+        "labels": np.zeros((B, 1), "int32"),
+    }
     element = {
-        "images": images, "labels": np.arange(B) % K, "sample_weight": np.ones(B, "float32"),
-        "bounding_boxes": boxes, "id": "abc", "index": 3, "meta": None,
+        "images": images,
+        "labels": np.arange(B) % K,
+        "sample_weight": np.ones(B, "float32"),
+        "bounding_boxes": boxes,
+        "id": "abc",
+        "index": 3,
+        "meta": None,
     }
     for call in (
         lambda e: keras_cutmix.CutMix(num_classes=K, bounding_box_format="xyxy", seed=0)(e),
@@ -164,7 +172,11 @@ def test_grayscale_batch_without_channel_axis_names_the_fix(form):
 def test_tensorflow_datasets_singular_keys():
     images, ids = source_images(B, H, W), np.arange(B) % K
     layer = keras_cutmix.CutMix(num_classes=K, seed=0, mode="sample")
-    for element in ({"image": images, "label": ids}, {"images": images, "label": ids}, {"image": images, "labels": ids}):
+    for element in (
+        {"image": images, "label": ids},
+        {"images": images, "label": ids},
+        {"image": images, "labels": ids},
+    ):
         out = layer(element)
         assert set(out) == set(element)
         label_key = "label" if "label" in element else "labels"

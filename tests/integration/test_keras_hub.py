@@ -15,10 +15,12 @@ import pytest
 keras_hub = pytest.importorskip("keras_hub")
 tf = pytest.importorskip("tensorflow")
 
-import keras_cutmix  # noqa: E402
 from helpers import to_numpy  # noqa: E402
 
+import keras_cutmix  # noqa: E402
+
 N, S, K, BATCH = 16, 32, 4, 8
+
 
 def make_classifier(preprocessor=None):
     # The smallest ResNet the backbone accepts (its first stack must have 64
@@ -71,14 +73,14 @@ def assert_saves_and_predicts_the_same(model, images, path, cls):
 def categorical_compile(model):
     # Mixed labels are dense (B, K): a categorical loss, "accuracy" resolves to
     # categorical accuracy. (KerasHub's own default is sparse, see below.)
-    model.compile(
-        optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
-    )
+    model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
 
 
 def layer_pipeline(images, labels, seed):
-    return tf.data.Dataset.from_tensor_slices((images, labels)).batch(BATCH).map(
-        keras_cutmix.CutMix(num_classes=K, seed=seed)
+    return (
+        tf.data.Dataset.from_tensor_slices((images, labels))
+        .batch(BATCH)
+        .map(keras_cutmix.CutMix(num_classes=K, seed=seed))
     )
 
 

@@ -46,12 +46,14 @@ def _images(dtype="float32"):
 def _tiny_model(cls=None):
     import keras
 
-    return (cls or keras.Sequential)([
-        keras.Input((H, W, 1)),
-        keras.layers.Conv2D(4, 3, padding="same"),
-        keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(N),
-    ])
+    return (cls or keras.Sequential)(
+        [
+            keras.Input((H, W, 1)),
+            keras.layers.Conv2D(4, 3, padding="same"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(N),
+        ]
+    )
 
 
 def worker(output: str) -> None:
@@ -77,13 +79,16 @@ def worker(output: str) -> None:
             def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
                 if training and tf.executing_eagerly() and not isinstance(x, dict):
                     context = tf.distribute.get_replica_context()
-                    seen.append({
-                        "trainer": cls.__name__, "task": task,
-                        "replica": int(context.replica_id_in_sync_group),
-                        "step": int(self.optimizer.iterations.numpy()),
-                        "images": np.asarray(x)[..., 0].round().astype(int).tolist(),
-                        "labels": np.asarray(y, dtype="float64").tolist(),
-                    })
+                    seen.append(
+                        {
+                            "trainer": cls.__name__,
+                            "task": task,
+                            "replica": int(context.replica_id_in_sync_group),
+                            "step": int(self.optimizer.iterations.numpy()),
+                            "images": np.asarray(x)[..., 0].round().astype(int).tolist(),
+                            "labels": np.asarray(y, dtype="float64").tolist(),
+                        }
+                    )
                 return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
 
         return Recording
@@ -103,13 +108,18 @@ def worker(output: str) -> None:
         return {"losses": history.history["loss"], "weights": [w.tolist() for w in trainer.get_weights()]}
 
     # CutMixModel: replica r of R mixes its own batch with seed (5, step·R + r).
-    cutmix_model = lambda: recording(keras_cutmix.CutMixModel)(_tiny_model(), seed=5, probability=1.0, mode="sample")  # noqa: E731
+    cutmix_model = lambda: recording(keras_cutmix.CutMixModel)(_tiny_model(), seed=5, probability=1.0, mode="sample")
     # The tf.data path: the global batch mixed in the pipeline, seeded (7, batch index), then split.
-    mixed = plain.enumerate().map(
-        lambda i, batch: keras_cutmix.cutmix(*batch, seed=tf.stack([tf.constant(7, tf.int64), i]), num_classes=N,
-                                             mode="sample")
-    ).with_options(options)
-    pipeline = lambda: _tiny_model(recording(keras.Sequential))  # noqa: E731
+    mixed = (
+        plain.enumerate()
+        .map(
+            lambda i, batch: keras_cutmix.cutmix(
+                *batch, seed=tf.stack([tf.constant(7, tf.int64), i]), num_classes=N, mode="sample"
+            )
+        )
+        .with_options(options)
+    )
+    pipeline = lambda: _tiny_model(recording(keras.Sequential))
     runs = {}
     for name, factory, dataset in (("cutmix_model", cutmix_model, plain), ("pipeline", pipeline, mixed)):
         for mode, eager in (("eager", True), ("compiled", False)):
@@ -142,15 +152,37 @@ def run_workers(tmp_path: pathlib.Path) -> list[dict]:
     procs, logs = [], []
     try:
         for index in range(WORKERS):
-            env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=path,
-                       CUDA_VISIBLE_DEVICES="", NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost",
-                       TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
-            for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "GRPC_PROXY"):
+            env = dict(
+                os.environ,
+                KERAS_BACKEND="tensorflow",
+                TF_CPP_MIN_LOG_LEVEL="2",
+                PYTHONPATH=path,
+                CUDA_VISIBLE_DEVICES="",
+                NO_PROXY="127.0.0.1,localhost",
+                no_proxy="127.0.0.1,localhost",
+                TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+            )
+            for proxy in (
+                "HTTP_PROXY",
+                "HTTPS_PROXY",
+                "ALL_PROXY",
+                "http_proxy",
+                "https_proxy",
+                "all_proxy",
+                "GRPC_PROXY",
+            ):
                 env.pop(proxy, None)
             log = open(tmp_path / f"worker{index}.log", "w+")
             logs.append(log)
-            procs.append(subprocess.Popen([sys.executable, __file__, str(tmp_path / f"worker{index}.json")],
-                                          cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, __file__, str(tmp_path / f"worker{index}.json")],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         deadline = time.monotonic() + TIMEOUT_S
         while any(p.poll() is None for p in procs):
             failed = [p for p in procs if p.poll() not in (None, 0)]
@@ -248,7 +280,7 @@ def test_every_replica_sees_exact_labels(workers, trainer):
         # Each replica draws its own boxes and partners: no step repeats the other replica's draw.
         for step in range(STEPS):
             a, b = sorted((r for r in records if r["step"] == step), key=lambda r: r["task"])
-            shares = lambda r: sorted(np.asarray(r["labels"]).max(axis=1).tolist())  # noqa: E731
+            shares = lambda r: sorted(np.asarray(r["labels"]).max(axis=1).tolist())
             assert shares(a) != shares(b), f"step {step}: both replicas drew the same boxes"
 
 

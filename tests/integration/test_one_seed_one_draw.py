@@ -87,8 +87,8 @@ def _paths(backend: str) -> dict:
     """
     import keras
     import tensorflow as tf
-
     from helpers import to_numpy
+
     from keras_cutmix._backend import tensorflow_ops
 
     def numpy(out):
@@ -102,8 +102,10 @@ def _paths(backend: str) -> dict:
                 return fn(*tensors)
 
         # int64 seeds, as tf.data.Dataset.random and Dataset.enumerate make them.
-        args = [np.asarray(a).astype("int64") if np.asarray(a).dtype.kind == "i" and np.asarray(a).shape == (2,) else a
-                for a in args]
+        args = [
+            np.asarray(a).astype("int64") if np.asarray(a).dtype.kind == "i" and np.asarray(a).shape == (2,) else a
+            for a in args
+        ]
         ds = tf.data.Dataset.from_tensors(tuple(args)).map(graph_fn)
         return numpy(next(iter(ds)))
 
@@ -112,6 +114,7 @@ def _paths(backend: str) -> dict:
 
     paths = {"eager": eager}
     if backend == "tensorflow":
+
         def compiled(jit):
             cache = {}
 
@@ -158,8 +161,12 @@ def _method(name: str, alpha: float):
 def _options(name: str, alpha: float, other_alpha: float | None = None):
     from keras_cutmix import methods as core
 
-    classes = {"cutmix": core.CutMixOptions, "mixup": core.MixUpOptions, "cutout": core.CutoutOptions,
-               "cutmix_or_mixup": core.CutMixOrMixUpOptions}
+    classes = {
+        "cutmix": core.CutMixOptions,
+        "mixup": core.MixUpOptions,
+        "cutout": core.CutoutOptions,
+        "cutmix_or_mixup": core.CutMixOrMixUpOptions,
+    }
     function, options = METHODS[name]
     options = dict(options, num_classes=B)
     if function == "cutmix_or_mixup":
@@ -187,9 +194,9 @@ def _layer_stream(backend: str, path: str):
     """LAYER_CALLS calls of one CutMix(seed=7) layer on `path`: its seed stream."""
     import keras
     import tensorflow as tf
+    from helpers import to_numpy
 
     import keras_cutmix
-    from helpers import to_numpy
 
     images, labels = _inputs()
     layer = keras_cutmix.CutMix(seed=7, num_classes=B, mode="sample", probability=PROBABILITY)
@@ -199,11 +206,11 @@ def _layer_stream(backend: str, path: str):
         return [tuple(np.asarray(t) for t in out) for out in ds]
     if path == "eager":
         x, y = keras.ops.convert_to_tensor(images), keras.ops.convert_to_tensor(labels)
-        call = lambda: layer(x, y)  # noqa: E731
+        call = lambda: layer(x, y)
     elif path in ("tf.function", "xla"):
         x, y = tf.constant(images), tf.constant(labels)
         function = tf.function(lambda a, b: layer(a, b), jit_compile=path == "xla")
-        call = lambda: function(x, y)  # noqa: E731
+        call = lambda: function(x, y)
     elif path == "jax.jit":
         import jax
 
@@ -250,7 +257,9 @@ def collect(backend: str, paths: tuple | None = None) -> dict:
                 out["exact"][f"{name} {seed}"] = [_encode(t) for t in run(fn, images, labels, seed_array)]
         for name, fn in rates.items():
             for seed in RATE_SEEDS[: 1 if name.startswith("cutmix_or_mixup") else None]:
-                out["alpha!=1"][f"{name} {seed}"] = [_encode(t) for t in run(fn, images, labels, np.array(seed, "int32"))]
+                out["alpha!=1"][f"{name} {seed}"] = [
+                    _encode(t) for t in run(fn, images, labels, np.array(seed, "int32"))
+                ]
         out["layer"] = [[_encode(t) for t in call] for call in _layer_stream(backend, path)]
         result["paths"][path] = out
     return result
@@ -302,7 +311,7 @@ def differences(a: dict, b: dict) -> dict:
         counts["lam"] += int((lam_a != lam_b).sum())
         counts["box"] += int((boxes_a != boxes_b).any(axis=0).sum())
         counts["max_ulps"] = max(counts["max_ulps"], int(np.abs(lam_a - lam_b).max()))
-        as_float = lambda bits: bits.astype(np.uint32).view(np.float32).astype(np.float64)  # noqa: E731
+        as_float = lambda bits: bits.astype(np.uint32).view(np.float32).astype(np.float64)
         counts["max_abs"] = max(counts["max_abs"], float(np.abs(as_float(lam_a) - as_float(lam_b)).max()))
     return counts
 
@@ -338,7 +347,7 @@ def test_the_compared_draws_are_real_mixes(here):
     """Exact labels, some samples mixed and some not (probability 0.7), MixUp and CutMix both chosen."""
     from helpers import recovered_fractions
 
-    as_float = lambda d: decode(d).astype(np.uint32).view(np.float32)  # noqa: E731
+    as_float = lambda d: decode(d).astype(np.uint32).view(np.float32)
     draws = here["paths"]["eager"]
     mixed = untouched = 0
     for seed in SEEDS:
@@ -363,8 +372,9 @@ def test_the_compared_draws_are_real_mixes(here):
 def run_backend(backend: str, output: pathlib.Path) -> dict:
     path = os.pathsep.join(filter(None, [str(ROOT), str(TESTS), os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=path, JAX_PLATFORMS="cpu")
-    proc = subprocess.run([sys.executable, __file__, backend, str(output)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, __file__, backend, str(output)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return json.loads(output.read_text())
 
@@ -374,10 +384,15 @@ def everywhere(here, tmp_path_factory):
     import keras
 
     if keras.backend.backend() != "tensorflow":
-        pytest.skip(f"across backends: runs once, in the tensorflow leg of the suite (this is {keras.backend.backend()})")
+        pytest.skip(
+            f"across backends: runs once, in the tensorflow leg of the suite (this is {keras.backend.backend()})"
+        )
     folder = tmp_path_factory.mktemp("draws")
     # TensorFlow's draws are this process' (conftest restores Keras' global settings after each test).
-    return {"tensorflow": here, **{backend: run_backend(backend, folder / f"{backend}.json") for backend in ("jax", "torch")}}
+    return {
+        "tensorflow": here,
+        **{backend: run_backend(backend, folder / f"{backend}.json") for backend in ("jax", "torch")},
+    }
 
 
 def test_every_backend_and_path_draws_the_same(everywhere):
@@ -388,8 +403,17 @@ def test_every_backend_and_path_draws_the_same(everywhere):
         for path, draws in result["paths"].items():
             assert_same_exact_draws(reference, draws, f"{backend} {path} vs tensorflow eager")
             names.append(f"{backend} {path}")
-    assert names == ["tensorflow eager", "tensorflow tf.function", "tensorflow xla", "tensorflow tf.data",
-                     "jax eager", "jax jax.jit", "jax tf.data", "torch eager", "torch tf.data"]
+    assert names == [
+        "tensorflow eager",
+        "tensorflow tf.function",
+        "tensorflow xla",
+        "tensorflow tf.data",
+        "jax eager",
+        "jax jax.jit",
+        "jax tf.data",
+        "torch eager",
+        "torch tf.data",
+    ]
 
 
 def test_other_alphas_differ_across_backends_only_by_float_rounding(everywhere):

@@ -11,9 +11,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import to_numpy
 
 import keras_cutmix
-from helpers import to_numpy
 
 N, H, W, C, K, BATCH, EPOCHS, INTERRUPT_AT = 32, 8, 8, 3, 4, 8, 4, 1  # 4 steps/epoch; stop after epoch index 1
 STEPS = N // BATCH
@@ -42,11 +42,13 @@ def _data():
 
 
 def _model():
-    return keras.Sequential([
-        keras.Input((H, W, C)),
-        keras.layers.Flatten(),
-        keras.layers.Dense(K, kernel_initializer=keras.initializers.GlorotUniform(seed=1)),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((H, W, C)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(K, kernel_initializer=keras.initializers.GlorotUniform(seed=1)),
+        ]
+    )
 
 
 def _weights(model):
@@ -82,8 +84,9 @@ def test_cutmix_model_resumes_its_seed_stream(tmp_path):
         return trainer
 
     def fit(trainer, callbacks):
-        trainer.fit(x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0,
-                    callbacks=callbacks + [trainer.record])
+        trainer.fit(
+            x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0, callbacks=callbacks + [trainer.record]
+        )
 
     uninterrupted = build()
     fit(uninterrupted, [])

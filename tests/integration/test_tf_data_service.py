@@ -18,8 +18,9 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-import keras_cutmix  # noqa: E402
 from helpers import recovered_fractions  # noqa: E402
+
+import keras_cutmix  # noqa: E402
 
 service = tf.data.experimental.service
 
@@ -55,7 +56,11 @@ def read(images, labels):
     batch_id = int(images.min() - 1) // B
     local = images - batch_id * B  # values 1..B
     fractions = recovered_fractions(local, B)  # also: one rectangle, one partner, all channels
-    exact = labels.shape == (B, K) and np.allclose(labels.sum(-1), 1.0, atol=1e-6) and np.allclose(labels, fractions, atol=1e-6)
+    exact = (
+        labels.shape == (B, K)
+        and np.allclose(labels.sum(-1), 1.0, atol=1e-6)
+        and np.allclose(labels, fractions, atol=1e-6)
+    )
     draw = (local[..., 0].round().astype(np.int8) - 1).tobytes()
     return batch_id, draw, exact
 
@@ -70,7 +75,9 @@ def mixed_count(draws):
 def dispatcher():
     # Short job GC and heartbeats: jobs whose iterators are gone are dropped
     # within ~0.1 s, so stopping the workers does not wait on them.
-    server = service.DispatchServer(service.DispatcherConfig(port=0, job_gc_check_interval_ms=100, job_gc_timeout_ms=100))
+    server = service.DispatchServer(
+        service.DispatcherConfig(port=0, job_gc_check_interval_ms=100, job_gc_timeout_ms=100)
+    )
     address = server.target.split("://", 1)[1]  # localhost:<port>
     assert address.startswith("localhost:")
     workers = [
@@ -201,7 +208,9 @@ def test_functional_form_after_distribute_with_rerandomized_seeds(dispatcher):
 def test_rerandomized_seeds_before_distribute_still_repeat(dispatcher, mode):
     """The same zip on the workers: every job restarts Dataset.random too."""
     seeds = tf.data.Dataset.random(seed=SEED, rerandomize_each_iteration=True).batch(2)
-    dataset = tf.data.Dataset.zip(batches(), seeds).map(lambda batch, s: keras_cutmix.cutmix(*batch, seed=s, num_classes=K))
+    dataset = tf.data.Dataset.zip(batches(), seeds).map(
+        lambda batch, s: keras_cutmix.cutmix(*batch, seed=s, num_classes=K)
+    )
     epochs = epochs_of(distribute(dataset, dispatcher, mode))
     check_exact(epochs)
     assert len(set(draws(epochs))) <= NB
@@ -214,8 +223,14 @@ def epoch_seeded(seed, epochs):
     """All epochs in one dataset; batch i of epoch e mixed with the seed (seed, e·NB + i)."""
 
     def one_epoch(epoch):
-        return batches().enumerate().map(
-            lambda i, batch: keras_cutmix.cutmix(*batch, seed=tf.stack([tf.constant(seed, tf.int64), epoch * NB + i]), num_classes=K)
+        return (
+            batches()
+            .enumerate()
+            .map(
+                lambda i, batch: keras_cutmix.cutmix(
+                    *batch, seed=tf.stack([tf.constant(seed, tf.int64), epoch * NB + i]), num_classes=K
+                )
+            )
         )
 
     return tf.data.Dataset.range(epochs).flat_map(one_epoch)

@@ -31,11 +31,11 @@ every size. The example counts come from the "ci"/"dev" profiles in conftest.py.
 
 import keras
 import numpy as np
+from helpers import backend_dtype, recovered_fractions, source_images, to_channels_last, to_numpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import keras_cutmix
-from helpers import backend_dtype, recovered_fractions, source_images, to_channels_last, to_numpy
 
 BACKEND = keras.backend.backend()
 
@@ -91,14 +91,18 @@ def label_forms(draw, kinds=("sparse", "dense")):
     """How the one-hot labels of the sample index (class i for sample i) are passed."""
     kind = draw(st.sampled_from(kinds))
     if kind == "sparse":
-        return dict(kind=kind, dtype=draw(st.sampled_from(LABEL_INT_DTYPES)), column=draw(st.booleans()), num_classes=True)
+        return dict(
+            kind=kind, dtype=draw(st.sampled_from(LABEL_INT_DTYPES)), column=draw(st.booleans()), num_classes=True
+        )
     if kind == "dense":
         return dict(kind=kind, dtype=draw(st.sampled_from(LABEL_FLOAT_DTYPES)), num_classes=draw(st.booleans()))
     return dict(kind=kind)
 
 
 def make_images(case):
-    images = source_images(case["batch"], case["height"], case["width"], case["channels"], "float32", case["data_format"])
+    images = source_images(
+        case["batch"], case["height"], case["width"], case["channels"], "float32", case["data_format"]
+    )
     if case["dtype"] == "bfloat16":  # NumPy has no bfloat16: a backend tensor
         return keras.ops.cast(images, "bfloat16")
     return images.astype(case["dtype"])
@@ -176,15 +180,31 @@ def cutmix_variants(draw):
 
 
 @examples(1.5)
-@given(case=image_cases(), form=label_forms(), mode=MODES, alpha=ALPHAS, probability=PROBABILITIES,
-       smoothing=SMOOTHINGS, variant=cutmix_variants(), seed=SEEDS)
+@given(
+    case=image_cases(),
+    form=label_forms(),
+    mode=MODES,
+    alpha=ALPHAS,
+    probability=PROBABILITIES,
+    smoothing=SMOOTHINGS,
+    variant=cutmix_variants(),
+    seed=SEEDS,
+)
 def test_cutmix_labels_are_the_pasted_pixel_shares(case, form, mode, alpha, probability, smoothing, variant, seed):
     b, fmt = case["batch"], case["data_format"]
     images = make_images(case)
     labels, kwargs, label_dtype = make_labels(form, b)
     mixed, mixed_labels = keras_cutmix.cutmix(
-        images, labels, seed=seed, alpha=alpha, probability=probability, mode=mode, label_smoothing=smoothing,
-        data_format=fmt, **variant, **kwargs,
+        images,
+        labels,
+        seed=seed,
+        alpha=alpha,
+        probability=probability,
+        mode=mode,
+        label_smoothing=smoothing,
+        data_format=fmt,
+        **variant,
+        **kwargs,
     )
     check_images_kept(mixed, case)
     assert dtype_of(mixed_labels) == label_dtype and tuple(mixed_labels.shape) == (b, b)
@@ -236,8 +256,14 @@ def test_mixup_pixels_are_the_label_weighted_blend(case, dense, mode, alpha, pro
     b, fmt = case["batch"], case["data_format"]
     labels = np.eye(b, dtype="float32") if dense else np.arange(b)
     mixed, mixed_labels = keras_cutmix.mixup(
-        make_images(case), labels, seed=seed, alpha=alpha, probability=probability, mode=mode,
-        num_classes=b, data_format=fmt,
+        make_images(case),
+        labels,
+        seed=seed,
+        alpha=alpha,
+        probability=probability,
+        mode=mode,
+        num_classes=b,
+        data_format=fmt,
     )
     check_images_kept(mixed, case)
     y = check_label_rows(mixed_labels, "float32")
@@ -256,14 +282,26 @@ def test_mixup_pixels_are_the_label_weighted_blend(case, dense, mode, alpha, pro
 
 
 @examples(1.0)
-@given(case=image_cases(), mode=MODES, cutmix_alpha=ALPHAS, mixup_alpha=ALPHAS, probability=PROBABILITIES,
-       switch_probability=PROBABILITIES, seed=SEEDS)
+@given(
+    case=image_cases(),
+    mode=MODES,
+    cutmix_alpha=ALPHAS,
+    mixup_alpha=ALPHAS,
+    probability=PROBABILITIES,
+    switch_probability=PROBABILITIES,
+    seed=SEEDS,
+)
 def test_cutmix_or_mixup_pastes_or_blends_each_sample_exactly(
     case, mode, cutmix_alpha, mixup_alpha, probability, switch_probability, seed
 ):
     b, h, w, fmt = case["batch"], case["height"], case["width"], case["data_format"]
-    options = dict(cutmix_alpha=cutmix_alpha, mixup_alpha=mixup_alpha, switch_probability=switch_probability,
-                   probability=probability, mode=mode)
+    options = dict(
+        cutmix_alpha=cutmix_alpha,
+        mixup_alpha=mixup_alpha,
+        switch_probability=switch_probability,
+        probability=probability,
+        mode=mode,
+    )
     mixed, mixed_labels = keras_cutmix.cutmix_or_mixup(
         make_images(case), np.arange(b), seed=seed, num_classes=b, data_format=fmt, **options
     )
@@ -287,7 +325,7 @@ def test_cutmix_or_mixup_pastes_or_blends_each_sample_exactly(
         if foreign.any():
             assert len(np.unique(source[foreign])) == 1
             rows, cols = np.flatnonzero(foreign.any(axis=1)), np.flatnonzero(foreign.any(axis=0))
-            assert foreign[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].all()
+            assert foreign[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].all()
 
 
 # --- 7: Cutout ---------------------------------------------------------------------
@@ -306,15 +344,30 @@ def fill_values(dtype):
 
 
 @examples(1.0)
-@given(case=image_cases(), form=label_forms(kinds=("sparse", "dense", "none")), size=cutout_sizes(), mode=MODES,
-       probability=PROBABILITIES, smoothing=SMOOTHINGS, data=st.data(), seed=SEEDS)
+@given(
+    case=image_cases(),
+    form=label_forms(kinds=("sparse", "dense", "none")),
+    size=cutout_sizes(),
+    mode=MODES,
+    probability=PROBABILITIES,
+    smoothing=SMOOTHINGS,
+    data=st.data(),
+    seed=SEEDS,
+)
 def test_cutout_fills_exactly_its_box_and_keeps_labels(case, form, size, mode, probability, smoothing, data, seed):
     b, h, w, fmt = case["batch"], case["height"], case["width"], case["data_format"]
     fill = data.draw(fill_values(case["dtype"]), label="fill_value")
     images = make_images(case)
     labels, kwargs, label_dtype = make_labels(form, b)
-    options = dict(size=size, fill_value=fill, mode=mode, probability=probability, label_smoothing=smoothing,
-                   data_format=fmt, **kwargs)
+    options = dict(
+        size=size,
+        fill_value=fill,
+        mode=mode,
+        probability=probability,
+        label_smoothing=smoothing,
+        data_format=fmt,
+        **kwargs,
+    )
     out = keras_cutmix.cutout(images, labels, seed=seed, **options)
     erased = out[0] if labels is not None else out
     check_images_kept(erased, case)
@@ -323,8 +376,10 @@ def test_cutout_fills_exactly_its_box_and_keeps_labels(case, form, size, mode, p
     top, bottom, left, right = (broadcast(t, b) for t in params[3:7])
     applied = broadcast(params.applied, b)
     # Fractions of a side are rounded in float32, as the sampler does.
-    want = [min(s, n) if isinstance(s, int) else int(np.floor(np.float32(n) * np.float32(s) + np.float32(0.5)))
-            for s, n in zip(size, (h, w))]
+    want = [
+        min(s, n) if isinstance(s, int) else int(np.floor(np.float32(n) * np.float32(s) + np.float32(0.5)))
+        for s, n in zip(size, (h, w))
+    ]
     expected = to_channels_last(as_f64(images), fmt).copy()
     fill_cast = float(as_f64(keras.ops.cast(fill, case["dtype"])))
     for i in range(b):
@@ -338,7 +393,7 @@ def test_cutout_fills_exactly_its_box_and_keeps_labels(case, form, size, mode, p
             assert bottom[i] > top[i] and right[i] > left[i]  # the box holds its centre pixel
         else:  # a fraction that rounds to 0 pixels: nothing erased
             assert bottom[i] == top[i] or right[i] == left[i]
-        expected[i, top[i]:bottom[i], left[i]:right[i], :] = fill_cast
+        expected[i, top[i] : bottom[i], left[i] : right[i], :] = fill_cast
     np.testing.assert_array_equal(to_channels_last(as_f64(erased), fmt), expected)
     if labels is not None:
         # Untouched: exactly what the same call gives outside training (made dense, smoothed).
@@ -386,23 +441,41 @@ def mixed_and_unmixed(method, case, options, seed):
 
 
 @examples(0.5)
-@given(case=image_cases(), method=st.sampled_from(METHODS), mode=MODES, smoothing=SMOOTHINGS, data=st.data(),
-       seed=SEEDS)
+@given(
+    case=image_cases(), method=st.sampled_from(METHODS), mode=MODES, smoothing=SMOOTHINGS, data=st.data(), seed=SEEDS
+)
 def test_probability_zero_changes_nothing(case, method, mode, smoothing, data, seed):
-    options = dict(mode=mode, probability=0.0, label_smoothing=smoothing, data_format=case["data_format"],
-                   **method_options(method, data.draw))
+    options = dict(
+        mode=mode,
+        probability=0.0,
+        label_smoothing=smoothing,
+        data_format=case["data_format"],
+        **method_options(method, data.draw),
+    )
     before, after, y, dense = mixed_and_unmixed(method, case, options, seed)
     np.testing.assert_array_equal(after, before)
     np.testing.assert_array_equal(y, dense)
 
 
 @examples(1.5)
-@given(case=image_cases(), method=st.sampled_from(METHODS), mode=st.sampled_from(["sample", "sample", "batch"]),
-       probability=st.floats(0.05, 0.95), smoothing=SMOOTHINGS, data=st.data(), seed=SEEDS)
+@given(
+    case=image_cases(),
+    method=st.sampled_from(METHODS),
+    mode=st.sampled_from(["sample", "sample", "batch"]),
+    probability=st.floats(0.05, 0.95),
+    smoothing=SMOOTHINGS,
+    data=st.data(),
+    seed=SEEDS,
+)
 def test_unmixed_samples_are_bit_identical(case, method, mode, probability, smoothing, data, seed):
     b, h, w, fmt = case["batch"], case["height"], case["width"], case["data_format"]
-    options = dict(mode=mode, probability=probability, label_smoothing=smoothing, data_format=fmt,
-                   **method_options(method, data.draw))
+    options = dict(
+        mode=mode,
+        probability=probability,
+        label_smoothing=smoothing,
+        data_format=fmt,
+        **method_options(method, data.draw),
+    )
     before, after, y, dense = mixed_and_unmixed(method, case, options, seed)
     # Which samples the coin left alone: from the same draw (the options' sampler, same seed).
     params = OPTIONS_CLASSES[method](**options).sample(seed, b, h, w, probability)
@@ -427,12 +500,24 @@ LAYERS = {
 
 
 @examples(1.0)
-@given(case=image_cases(), method=st.sampled_from(METHODS), layer=st.booleans(), mode=MODES,
-       probability=PROBABILITIES, data=st.data(), seed=SEEDS)
+@given(
+    case=image_cases(),
+    method=st.sampled_from(METHODS),
+    layer=st.booleans(),
+    mode=MODES,
+    probability=PROBABILITIES,
+    data=st.data(),
+    seed=SEEDS,
+)
 def test_same_seed_same_output(case, method, layer, mode, probability, data, seed):
     b = case["batch"]
-    options = dict(mode=mode, probability=probability, num_classes=b, data_format=case["data_format"],
-                   **method_options(method, data.draw))
+    options = dict(
+        mode=mode,
+        probability=probability,
+        num_classes=b,
+        data_format=case["data_format"],
+        **method_options(method, data.draw),
+    )
     images, labels = make_images(case), np.arange(b)
     if layer:  # two layers of the same seed draw the same stream
         runs = [LAYERS[method](seed=seed, **options)(images, labels) for _ in range(2)]
@@ -459,24 +544,40 @@ def check_one_cycle(partner, batch):
 
 
 @examples(2.0)
-@given(size=SIZES, mode=MODES, alpha=ALPHAS, probability=PROBABILITIES,
-       box_center=st.sampled_from(["uniform", "gaussian"]), correct_lambda=st.booleans(), seed=SEEDS)
+@given(
+    size=SIZES,
+    mode=MODES,
+    alpha=ALPHAS,
+    probability=PROBABILITIES,
+    box_center=st.sampled_from(["uniform", "gaussian"]),
+    correct_lambda=st.booleans(),
+    seed=SEEDS,
+)
 def test_sampled_parameters_are_finite_and_in_range(size, mode, alpha, probability, box_center, correct_lambda, seed):
     batch, height, width = size
-    cut = keras_cutmix.sampling.sample_cutmix(seed, batch, height, width, alpha=alpha, probability=probability, mode=mode,
-                                     correct_lambda=correct_lambda, box_center=box_center)
+    cut = keras_cutmix.sampling.sample_cutmix(
+        seed,
+        batch,
+        height,
+        width,
+        alpha=alpha,
+        probability=probability,
+        mode=mode,
+        correct_lambda=correct_lambda,
+        box_center=box_center,
+    )
     mix = keras_cutmix.sampling.sample_mixup(seed, batch, alpha=alpha, probability=probability, mode=mode)
     n = batch if mode == "sample" else 1
     for params in (cut, mix):
         lam, weight, blend = (to_numpy(t).astype("float64") for t in (params.lam, params.partner_weight, params.blend))
         for name, value in (("lam", lam), ("partner_weight", weight), ("blend", blend)):
             assert value.shape == (n,), (name, value.shape)
-            assert np.all(np.isfinite(value)) and np.all((0 <= value) & (value <= 1)), (name, alpha, value)
+            assert np.all(np.isfinite(value)) and np.all((value >= 0) & (value <= 1)), (name, alpha, value)
         check_one_cycle(to_numpy(params.partner), batch)
     top, bottom, left, right = (to_numpy(t) for t in cut[3:7])
     applied = to_numpy(cut.applied)
-    assert np.all((0 <= top) & (top <= bottom) & (bottom <= height)), (top, bottom)
-    assert np.all((0 <= left) & (left <= right) & (right <= width)), (left, right)
+    assert np.all((top >= 0) & (top <= bottom) & (bottom <= height)), (top, bottom)
+    assert np.all((left >= 0) & (left <= right) & (right <= width)), (left, right)
     assert np.all(bottom[~applied] == top[~applied])
     weight = to_numpy(cut.partner_weight)
     if correct_lambda:  # the exact share of the box
@@ -487,14 +588,28 @@ def test_sampled_parameters_are_finite_and_in_range(size, mode, alpha, probabili
 
 
 @examples(1.0)
-@given(case=image_cases(dtypes=FLOAT_IMAGE_DTYPES), form=label_forms(), method=st.sampled_from(METHODS[:3]),
-       mode=MODES, probability=PROBABILITIES, smoothing=SMOOTHINGS, correct_lambda=st.booleans(), data=st.data(),
-       seed=SEEDS)
+@given(
+    case=image_cases(dtypes=FLOAT_IMAGE_DTYPES),
+    form=label_forms(),
+    method=st.sampled_from(METHODS[:3]),
+    mode=MODES,
+    probability=PROBABILITIES,
+    smoothing=SMOOTHINGS,
+    correct_lambda=st.booleans(),
+    data=st.data(),
+    seed=SEEDS,
+)
 def test_outputs_are_finite_for_any_alpha(case, form, method, mode, probability, smoothing, correct_lambda, data, seed):
     b = case["batch"]
     labels, kwargs, label_dtype = make_labels(form, b)
-    options = dict(mode=mode, probability=probability, label_smoothing=smoothing, data_format=case["data_format"],
-                   **method_options(method, data.draw), **kwargs)
+    options = dict(
+        mode=mode,
+        probability=probability,
+        label_smoothing=smoothing,
+        data_format=case["data_format"],
+        **method_options(method, data.draw),
+        **kwargs,
+    )
     if method != "mixup":
         options["correct_lambda"] = correct_lambda
     mixed, mixed_labels = getattr(keras_cutmix, method)(make_images(case), labels, seed=seed, **options)
@@ -504,8 +619,16 @@ def test_outputs_are_finite_for_any_alpha(case, form, method, mode, probability,
     check_label_rows(mixed_labels, label_dtype)
     if method == "cutmix" and not correct_lambda and b > 1:
         # The partner's label weight is the sampled 1 − λ (smoothed), finite for every α.
-        params = keras_cutmix.sampling.sample_cutmix(seed, b, case["height"], case["width"], alpha=options["alpha"],
-                                            probability=probability, mode=mode, correct_lambda=False)
+        params = keras_cutmix.sampling.sample_cutmix(
+            seed,
+            b,
+            case["height"],
+            case["width"],
+            alpha=options["alpha"],
+            probability=probability,
+            mode=mode,
+            correct_lambda=False,
+        )
         lam, applied = broadcast(params.lam, b), broadcast(params.applied, b)
         expected = (1 - smoothing) * np.where(applied, 1 - lam, 0.0) + smoothing / b
         y = as_f64(mixed_labels)[np.arange(b), to_numpy(params.partner)]
@@ -516,15 +639,24 @@ def test_outputs_are_finite_for_any_alpha(case, form, method, mode, probability,
 
 
 @examples(1.5)
-@given(case=image_cases(), form=label_forms(kinds=("sparse", "dense", "none")), method=st.sampled_from(METHODS),
-       weights=st.booleans(), training=st.booleans(), mode=MODES, data=st.data(), seed=SEEDS)
+@given(
+    case=image_cases(),
+    form=label_forms(kinds=("sparse", "dense", "none")),
+    method=st.sampled_from(METHODS),
+    weights=st.booleans(),
+    training=st.booleans(),
+    mode=MODES,
+    data=st.data(),
+    seed=SEEDS,
+)
 def test_shapes_and_dtypes_are_kept(case, form, method, weights, training, mode, data, seed):
     b = case["batch"]
     images = make_images(case)
     labels, kwargs, label_dtype = make_labels(form, b)
     sample_weight = np.linspace(0.0, 1.0, b).astype("float32") if weights and labels is not None else None
-    options = dict(mode=mode, data_format=case["data_format"], training=training, **method_options(method, data.draw),
-                   **kwargs)
+    options = dict(
+        mode=mode, data_format=case["data_format"], training=training, **method_options(method, data.draw), **kwargs
+    )
     out = getattr(keras_cutmix, method)(images, labels, sample_weight, seed=seed, **options)
     if labels is None:
         check_images_kept(out, case)
