@@ -14,15 +14,47 @@ from typing import Any
 import keras
 
 from keras_cutmix._backend import backend_name, in_xla_context, ops, tensorflow_ops
-from keras_cutmix.masks import box_mask
+
+
+def paste_box(target: Any, source: Any, box: tuple, data_format: str, partner: Any = None) -> Any:
+    """`target` with each box [top, bottom) × [left, right) from `source` (or `source[partner]`).
+
+    `box` holds four (n,) int tensors, n = 1 (one box for the batch) or B.
+    `source` is a scalar fill value (Cutout), a tensor of `target`'s shape,
+    or, with `partner` (B,) given, the images whose pixels each sample takes
+    (CutMix: `source` is `target` itself). Targets are (B, H, W) masks or (B, H, W, C)
+    / (B, C, H, W) images and feature maps, per `data_format`.
+
+    The box is never a mask over pixels: a (n, H) row test and a (n, W) column
+    test select in turn, `where(rows, where(cols, source, target), target)`,
+    on a view in which each row of an image is one contiguous run (for
+    channels_last, (B, H, W·C), the columns scaled by C). Compiled as one
+    loop (XLA; on TensorFlow see `_fused`), that is one vectorized pass, like
+    a copy, reading each output value where it lies (the partner's in place,
+    no gathered copy of the batch).
+    """
+    layout = _layout(target, data_format)
+    top, bottom, left, right = (v if isinstance(v, keras.KerasTensor) else ops.convert_to_tensor(v) for v in box)
+    if partner is not None:
+        return _fused(_box_kernel(layout, "taken"), top, bottom, left, right, source, partner, target)
+    shape = tuple(getattr(source, "shape", ()))
+    if shape and not _same_shape(shape, tuple(target.shape)):
+        raise ValueError(
+            f"`source` must be a scalar or have the target's shape {tuple(target.shape)}; received shape {shape}."
+        )
+    return _fused(_box_kernel(layout, "full" if shape else "fill"), top, bottom, left, right, source, target)
+
+
+def _same_shape(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
 
 
 def paste(target: Any, source: Any, mask: Any) -> Any:
     """`target` with its masked pixels replaced by those of `source`.
 
-    `source` is a fill value for Cutout, or any tensor that broadcasts against
-    `target`. For the partners' pixels use `paste_from`, which never copies
-    the partner images whole.
+    `source` is a fill value, or any tensor that broadcasts against `target`.
+    For boxes, `paste_box` is faster (no mask); for the partners' pixels use
+    `paste_from`, which never copies the partner images whole.
     """
     return _fused(_where, mask, source, target)
 
@@ -30,13 +62,55 @@ def paste(target: Any, source: Any, mask: Any) -> Any:
 def paste_from(target: Any, partner: Any, mask: Any, source: Any = None) -> Any:
     """`target` with its masked pixels replaced by those of `source[partner]`.
 
-    `source` defaults to `target` (CutMix: each sample gets a box of its
-    partner's pixels). Written as one gather feeding one `where` with the
+    `source` defaults to `target`. For any mask (FMix's); boxes go through
+    `paste_box`. Written as one gather feeding one `where` with the
     broadcast (n, H, W, 1) mask; compiled as one fused loop (XLA, and on
     TensorFlow see `_fused`), the partner's pixels are read in place: no
     gathered copy of the batch, no mask over channels, one output buffer.
     """
     return _fused(_where_taken, mask, target if source is None else source, partner, target)
+
+
+def _layout(target: Any, data_format: str) -> str:
+    if len(target.shape) == 3:
+        return "masks"
+    return "channels_first" if data_format == "channels_first" else "channels_last"
+
+
+@functools.lru_cache(maxsize=None)
+def _box_kernel(layout: str, source_kind: str) -> Any:
+    """The box paste for one layout, as one function (one identity, so one compiled function each)."""
+
+    def kernel(top: Any, bottom: Any, left: Any, right: Any, source: Any, *rest: Any) -> Any:
+        target = rest[-1]
+        shape = ops.shape(target)
+        if layout == "channels_first":  # (B, C, H, W): rows (n, 1, H, 1), columns (n, 1, 1, W)
+            height, row, scale = shape[2], shape[3], 1
+            view, unview = (lambda x: x), (lambda x: x)
+            expand_rows, expand_cols = (lambda m: m[:, None, :, None]), (lambda m: m[:, None, None, :])
+        else:
+            height = shape[1]
+            if layout == "masks":  # (B, H, W)
+                row, scale = shape[2], 1
+                view, unview = (lambda x: x), (lambda x: x)
+            else:  # (B, H, W, C) as (B, H, W·C): a pixel is a run of C values
+                row, scale = shape[2] * shape[3], shape[3]
+                view = lambda x: ops.reshape(x, (-1, height, row))  # noqa: E731
+                unview = lambda x: ops.reshape(x, shape)  # noqa: E731
+            expand_rows, expand_cols = (lambda m: m[:, :, None]), (lambda m: m[:, None, :])
+        rows = ops.arange(height, dtype="int32")[None, :]
+        cols = ops.arange(row, dtype="int32")[None, :]
+        in_rows = ops.logical_and(rows >= top[:, None], rows < bottom[:, None])  # (n, H)
+        in_cols = ops.logical_and(cols >= left[:, None] * scale, cols < right[:, None] * scale)  # (n, W·C)
+        flat = view(target)
+        if source_kind != "fill":
+            source = view(source)
+        if source_kind == "taken":  # the partners' rows, on the view (torch's take is faster on it)
+            source = ops.take(source, rest[0], axis=0)
+        return unview(ops.where(expand_rows(in_rows), ops.where(expand_cols(in_cols), source, flat), flat))
+
+    kernel.__name__ = f"paste_box_{layout}_{source_kind}"
+    return kernel
 
 
 def _where(mask: Any, source: Any, target: Any) -> Any:
@@ -145,8 +219,7 @@ def paste_resized(target: Any, partner: Any, box: tuple, interpolation: str, dat
             blended = ops.round(blended)
         resized = ops.cast(blended, x.dtype)
     resized = ops.reshape(resized, out_shape)
-    inside = box_mask(top, bottom, left, right, height, width)[:, :, :, None]
-    out = ops.where(inside, resized, x)
+    out = paste_box(x, resized, box, "channels_last")
     out = out[..., 0] if rank3 else out
     return ops.transpose(out, (0, 3, 1, 2)) if channels_first else out
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
-from keras_cutmix import bounding_boxes, inputs, sampling, validation
-from keras_cutmix.masks import box_mask, mask_for
+from keras_cutmix import bounding_boxes, inputs, mixing, sampling, validation
 from keras_cutmix.methods.base import MixOptions
-from keras_cutmix.mixing import paste_from
 from keras_cutmix.sampling import MixParams
 
 
@@ -77,7 +75,6 @@ def paste_box(target: Any, params: MixParams, data_format: str, source: Any = No
 
     `source` defaults to `target`.
     """
-    height, width = inputs.spatial_size(target, data_format)
-    mask = box_mask(params.top, params.bottom, params.left, params.right, height, width)
-    # The partners' pixels are gathered inside the fused paste, never as a full copy.
-    return paste_from(target, params.partner, mask_for(target, mask, data_format), source=source)
+    box = (params.top, params.bottom, params.left, params.right)
+    # The partners' pixels are read inside the fused paste, never gathered as a full copy.
+    return mixing.paste_box(target, target if source is None else source, box, data_format, partner=params.partner)

@@ -9,9 +9,8 @@ import keras
 
 from keras_cutmix import inputs, sampling, validation
 from keras_cutmix._backend import ops
-from keras_cutmix.masks import box_mask, mask_for
 from keras_cutmix.methods.base import MixOptions
-from keras_cutmix.mixing import paste
+from keras_cutmix.mixing import paste_box
 from keras_cutmix.sampling import MixParams
 
 FILL_MODES = ("constant", "gaussian_noise")
@@ -43,11 +42,10 @@ class CutoutOptions(MixOptions):
         )
 
     def transform_images(self, images: Any, params: MixParams) -> Any:
-        height, width = inputs.spatial_size(images, self.data_format)
-        mask = mask_for(images, box_mask(params.top, params.bottom, params.left, params.right, height, width), self.data_format)
+        box = (params.top, params.bottom, params.left, params.right)
         if self.fill_mode == "gaussian_noise":
-            return paste(images, gaussian_noise_like(images, params.seed), mask)
-        return paste(images, ops.cast(self.fill_value, images.dtype), mask)
+            return paste_box(images, gaussian_noise_like(images, params.seed), box, self.data_format)
+        return paste_box(images, ops.cast(self.fill_value, images.dtype), box, self.data_format)
 
 
 def gaussian_noise_like(images: Any, seed: Any) -> Any:
