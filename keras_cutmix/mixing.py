@@ -34,15 +34,15 @@ def paste_box(target: Any, source: Any, box: tuple, data_format: str, partner: A
     no gathered copy of the batch).
     """
     layout = _layout(target, data_format)
-    top, bottom, left, right = (v if isinstance(v, keras.KerasTensor) else ops.convert_to_tensor(v) for v in box)
+    box = ops.stack([ops.cast(v, "int32") for v in box])  # (4, n): one argument, one compiled signature
     if partner is not None:
-        return _fused(_box_kernel(layout, "taken"), top, bottom, left, right, source, partner, target)
+        return _fused(_box_kernel(layout, "taken"), box, source, partner, target)
     shape = tuple(getattr(source, "shape", ()))
     if shape and not _same_shape(shape, tuple(target.shape)):
         raise ValueError(
             f"`source` must be a scalar or have the target's shape {tuple(target.shape)}; received shape {shape}."
         )
-    return _fused(_box_kernel(layout, "full" if shape else "fill"), top, bottom, left, right, source, target)
+    return _fused(_box_kernel(layout, "full" if shape else "fill"), box, source, target)
 
 
 def _same_shape(a: tuple, b: tuple) -> bool:
@@ -79,35 +79,35 @@ def _layout(target: Any, data_format: str) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _box_kernel(layout: str, source_kind: str) -> Any:
-    """The box paste for one layout, as one function (one identity, so one compiled function each)."""
+    """The box paste for one layout and kind of source, as one function (one identity: one compiled function).
 
-    def kernel(top: Any, bottom: Any, left: Any, right: Any, source: Any, *rest: Any) -> Any:
+    Few graph ops on purpose: TensorFlow instantiates every op of a tf.data
+    function (and of the functions it calls) anew for each iterator, that is
+    for each epoch of `fit` (benchmarks/README.md).
+    """
+
+    def kernel(box: Any, source: Any, *rest: Any) -> Any:
         target = rest[-1]
         shape = ops.shape(target)
         if layout == "channels_first":  # (B, C, H, W): rows (n, 1, H, 1), columns (n, 1, 1, W)
-            height, row, scale = shape[2], shape[3], 1
-            view, unview = (lambda x: x), (lambda x: x)
-            expand_rows, expand_cols = (lambda m: m[:, None, :, None]), (lambda m: m[:, None, None, :])
-        else:
-            height = shape[1]
-            if layout == "masks":  # (B, H, W)
-                row, scale = shape[2], 1
-                view, unview = (lambda x: x), (lambda x: x)
-            else:  # (B, H, W, C) as (B, H, W·C): a pixel is a run of C values
-                row, scale = shape[2] * shape[3], shape[3]
-                view = lambda x: ops.reshape(x, (-1, height, row))  # noqa: E731
-                unview = lambda x: ops.reshape(x, shape)  # noqa: E731
-            expand_rows, expand_cols = (lambda m: m[:, :, None]), (lambda m: m[:, None, :])
-        rows = ops.arange(height, dtype="int32")[None, :]
-        cols = ops.arange(row, dtype="int32")[None, :]
-        in_rows = ops.logical_and(rows >= top[:, None], rows < bottom[:, None])  # (n, H)
-        in_cols = ops.logical_and(cols >= left[:, None] * scale, cols < right[:, None] * scale)  # (n, W·C)
+            height, row, scale, bounds_shape = shape[2], shape[3], 1, (4, -1, 1, 1, 1)
+        elif layout == "masks":  # (B, H, W): rows (n, H, 1), columns (n, 1, W)
+            height, row, scale, bounds_shape = shape[1], shape[2], 1, (4, -1, 1, 1)
+        else:  # (B, H, W, C) as (B, H, W·C), a pixel a run of C values: rows (n, H, 1), columns (n, 1, W·C)
+            height, row, scale, bounds_shape = shape[1], shape[2] * shape[3], shape[3], (4, -1, 1, 1)
+        view = (lambda x: ops.reshape(x, (-1, height, row))) if layout == "channels_last" else (lambda x: x)
+        top, bottom, left, right = ops.unstack(ops.reshape(box, bounds_shape))
+        rows = ops.reshape(ops.arange(height, dtype="int32"), (-1, 1))  # (H, 1)
+        cols = ops.arange(row, dtype="int32")  # (W·C,)
+        in_rows = ops.logical_and(rows >= top, rows < bottom)
+        in_cols = ops.logical_and(cols >= left * scale, cols < right * scale)
         flat = view(target)
         if source_kind != "fill":
             source = view(source)
-        if source_kind == "taken":  # the partners' rows, on the view (torch's take is faster on it)
+        if source_kind == "taken":  # the partners' rows, taken on the view (torch's take is faster on it)
             source = ops.take(source, rest[0], axis=0)
-        return unview(ops.where(expand_rows(in_rows), ops.where(expand_cols(in_cols), source, flat), flat))
+        out = ops.where(in_rows, ops.where(in_cols, source, flat), flat)
+        return ops.reshape(out, shape) if layout == "channels_last" else out
 
     kernel.__name__ = f"paste_box_{layout}_{source_kind}"
     return kernel

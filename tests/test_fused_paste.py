@@ -133,9 +133,9 @@ def test_fused_box_paste_graph_has_no_loops_pixel_masks_or_float_grids(layout, n
     b, h, w = 8, 24, 40
     shape = {"channels_last": (b, h, w, 3), "channels_first": (b, 3, h, w), "masks": (b, h, w)}[layout]
     fn = _traced(mixing._box_kernel(layout, "taken"))
-    bound = tf.TensorSpec((n,), tf.int32)
+    box = tf.TensorSpec((4, n), tf.int32)
     image = tf.TensorSpec(shape, tf.uint8)
-    graph = fn.get_concrete_function(bound, bound, bound, bound, image, tf.TensorSpec((b,), tf.int32), image).graph
+    graph = fn.get_concrete_function(box, image, tf.TensorSpec((b,), tf.int32), image).graph
     _assert_no_loops_channel_masks_or_float_grids(graph, b, h, w)
     largest = max(
         int(np.prod(t.shape.as_list())) for op in graph.get_operations() for t in op.outputs
