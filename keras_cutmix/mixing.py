@@ -77,7 +77,7 @@ def _layout(target: Any, data_format: str) -> str:
     return "channels_first" if data_format == "channels_first" else "channels_last"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _box_kernel(layout: str, source_kind: str) -> Any:
     """The box paste for one layout and kind of source, as one function (one identity: one compiled function).
 
@@ -143,7 +143,7 @@ def _fused(fn: Any, *args: Any) -> Any:
     return _xla_function(fn)(*args)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _xla_function(fn: Any) -> Any:
     import tensorflow as tf
 
@@ -204,13 +204,13 @@ def paste_resized(target: Any, partner: Any, box: tuple, interpolation: str, dat
 
     out_shape = ops.shape(x)
     if interpolation == "nearest" or rank3:
-        nearest = lambda coords, size: ops.clip(ops.cast(ops.floor(coords + 0.5), "int32"), 0, size - 1)  # noqa: E731
+        nearest = lambda coords, size: ops.clip(ops.cast(ops.floor(coords + 0.5), "int32"), 0, size - 1)
         resized = gather(nearest(rows, height), nearest(cols, width))
     else:
         (r0, r1, fr), (c0, c1, fc) = _neighbours(rows, height), _neighbours(cols, width)
         fr = ops.reshape(ops.broadcast_to(fr[:, :, None], (shape[0], height, width)), (-1, 1))
         fc = ops.reshape(ops.broadcast_to(fc[:, None, :], (shape[0], height, width)), (-1, 1))
-        value = lambda r, c: ops.cast(gather(r, c), "float32")  # noqa: E731
+        value = lambda r, c: ops.cast(gather(r, c), "float32")
         upper = value(r0, c0) * (1.0 - fc) + value(r0, c1) * fc
         lower = value(r1, c0) * (1.0 - fc) + value(r1, c1) * fc
         blended = upper * (1.0 - fr) + lower * fr

@@ -5,8 +5,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from helpers import to_numpy
+
 from keras_cutmix import _backend, mixing
 
 
@@ -28,7 +28,9 @@ def test_paste_from_is_an_exact_copy_of_the_partner_pixels(dtype, per_sample):
     # channels_first and (B, H, W) targets broadcast the same mask.
     x_cf = np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)))
     mask_cf = np.transpose(mask, (0, 3, 1, 2))
-    np.testing.assert_array_equal(to_numpy(mixing.paste_from(x_cf, partner, mask_cf)), _reference(x_cf, partner, mask_cf))
+    np.testing.assert_array_equal(
+        to_numpy(mixing.paste_from(x_cf, partner, mask_cf)), _reference(x_cf, partner, mask_cf)
+    )
     np.testing.assert_array_equal(
         to_numpy(mixing.paste_from(x[..., 0], partner, mask[..., 0])), _reference(x[..., 0], partner, mask[..., 0])
     )
@@ -76,7 +78,9 @@ def test_paste_box_is_an_exact_copy_of_each_box(dtype, per_sample, data_format):
         np.testing.assert_array_equal(
             to_numpy(mixing.paste_box(x, noise, box, fmt, partner=partner)), _box_reference(x, noise, box, fmt, partner)
         )
-        np.testing.assert_array_equal(to_numpy(mixing.paste_box(x, noise, box, fmt)), _box_reference(x, noise, box, fmt))
+        np.testing.assert_array_equal(
+            to_numpy(mixing.paste_box(x, noise, box, fmt)), _box_reference(x, noise, box, fmt)
+        )
         fill = np.array(7, dtype)
         out = mixing.paste_box(x, keras.ops.convert_to_tensor(fill), box, fmt)
         assert keras.backend.standardize_dtype(out.dtype) == dtype
@@ -138,7 +142,9 @@ def test_fused_box_paste_graph_has_no_loops_pixel_masks_or_float_grids(layout, n
     graph = fn.get_concrete_function(box, image, tf.TensorSpec((b,), tf.int32), image).graph
     _assert_no_loops_channel_masks_or_float_grids(graph, b, h, w)
     largest = max(
-        int(np.prod(t.shape.as_list())) for op in graph.get_operations() for t in op.outputs
+        int(np.prod(t.shape.as_list()))
+        for op in graph.get_operations()
+        for t in op.outputs
         if t.dtype == tf.bool and t.shape.is_fully_defined()
     )
     assert largest < b * h * w, largest
