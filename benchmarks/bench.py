@@ -764,15 +764,18 @@ def run_setting(setting, shape, dtype, factories, repeats, quick, fit_sides, epo
         if setting in ("tf.function", "xla"):
             cells = tf_direct(setting, shape, dtype, factories, repeats)
         elif setting == "map":
-            batches = 2 if quick else (6 if big else 16)
-            cells = tf_map(shape, dtype, factories, max(repeats - 2, 2), batches, warm=1 if quick else 2)
+            # Long enough passes that the load of a shared machine averages out within one.
+            batches = 2 if quick else (12 if big else 64)
+            cells = tf_map(shape, dtype, factories, repeats, batches, warm=1 if quick else 2)
             extra["batches_per_pass"] = batches
         elif setting == "epoch":
             ours = {name: make for name, make in factories.items() if not is_ours(name) or name in OURS}
             counts = epoch_batches or ((2, 4) if quick else EPOCH_BATCHES[:1] if big else EPOCH_BATCHES)
             for batches in counts:
                 t0 = time.time()
-                yield tf_epoch(shape, dtype, ours, repeats, batches), size, {"batches": batches}, t0
+                # Short epochs cost little and a copy's cost is small beside the noise: more rounds.
+                rounds = repeats * 3 if batches <= 8 and not quick else repeats
+                yield tf_epoch(shape, dtype, ours, rounds, batches), size, {"batches": batches}, t0
             return
         elif setting == "fit-epoch":
             if big or (quick and dtype != "float32") or (not quick and dtype != "float32"):
