@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 import keras
+import numpy as np
 
 from keras_cutmix._backend import backend_name, in_xla_context, ops, tensorflow_ops
 from keras_cutmix.masks import box_mask, mask_for
@@ -26,13 +27,15 @@ def paste_box(target: Any, source: Any, box: tuple, data_format: str, partner: A
     (CutMix: `source` is `target` itself). Targets are (B, H, W) masks or (B, H, W, C)
     / (B, C, H, W) images and feature maps, per `data_format`.
 
-    The box is never a mask over pixels: a (n, H) row test and a (n, W) column
-    test select in turn, `where(rows, where(cols, source, target), target)`,
+    The box is never a mask over pixels: a row test (n, H) and a column test
+    (n, W) select in turn, `where(rows, where(cols, source, target), target)`,
     on a view in which each row of an image is one contiguous run (for
     channels_last, (B, H, W·C), the columns scaled by C). Compiled as one
     loop (XLA; on TensorFlow see `_fused`), that is one vectorized pass, like
     a copy, reading each output value where it lies (the partner's in place,
-    no gathered copy of the batch).
+    no gathered copy of the batch). The two tests are computed before the
+    compiled loop and handed to it: fused into it they would be recomputed for
+    every value, in int32, which costs uint8 images 2x (benchmarks/README.md).
 
     Eager torch runs each op on its own, and there the nested selects are two
     passes: it takes the (n, H, W) mask and one `where` instead (measured
@@ -44,15 +47,46 @@ def paste_box(target: Any, source: Any, box: tuple, data_format: str, partner: A
         raise ValueError(
             f"`source` must be a scalar or have the target's shape {tuple(target.shape)}; received shape {shape}."
         )
+    dims = ops.shape(target)
     if backend_name() == "torch":
-        dims = ops.shape(target)
         height, width = (dims[2], dims[3]) if layout == "channels_first" else (dims[1], dims[2])
         mask = mask_for(target, box_mask(*(ops.convert_to_tensor(v) for v in box), height, width), data_format)
         return paste(target, source, mask) if partner is None else paste_from(target, partner, mask, source=source)
-    box = ops.stack([ops.cast(v, "int32") for v in box])  # (4, n): one argument, one compiled signature
+    in_rows, in_cols = _box_tests(box, layout, dims)
     if partner is not None:
-        return _fused(_box_kernel(layout, "taken"), box, source, partner, target)
-    return _fused(_box_kernel(layout, "full" if shape else "fill"), box, source, target)
+        return _fused(_box_kernel(layout, "taken"), in_rows, in_cols, source, partner, target)
+    return _fused(_box_kernel(layout, "full" if shape else "fill"), in_rows, in_cols, source, target)
+
+
+def _box_tests(box: tuple, layout: str, dims: tuple) -> tuple[Any, Any]:
+    """The row test and the column test of the boxes, shaped to broadcast against `_box_kernel`'s view.
+
+    channels_last (B, H, W·C): (n, H, 1) and (n, 1, W·C); masks (B, H, W):
+    (n, H, 1) and (n, 1, W); channels_first (B, C, H, W): (n, 1, H, 1) and
+    (n, 1, 1, W). Few ops (a tf.data function's ops are instantiated anew
+    for every iterator): the index ranges are constants when the sizes are known.
+    """
+    if layout == "channels_first":
+        height, row, scale, bounds = dims[2], dims[3], 1, (4, -1, 1, 1, 1)
+    elif layout == "masks":
+        height, row, scale, bounds = dims[1], dims[2], 1, (4, -1, 1, 1)
+    else:
+        height, row, scale, bounds = dims[1], dims[2] * dims[3], dims[3], (4, -1, 1, 1)
+    top, bottom, left, right = ops.unstack(ops.reshape(ops.stack([ops.cast(v, "int32") for v in box]), bounds))
+    rows = ops.reshape(_indices(height), (-1, 1))  # (H, 1)
+    cols = _indices(row)  # (W·C,)
+    if not isinstance(scale, int) or scale != 1:
+        left, right = left * scale, right * scale
+    in_rows = ops.logical_and(rows >= top, rows < bottom)
+    in_cols = ops.logical_and(cols >= left, cols < right)
+    return in_rows, in_cols
+
+
+def _indices(size: Any) -> Any:
+    """0, 1, …, size − 1 as int32: a constant when `size` is known."""
+    if isinstance(size, int):
+        return ops.convert_to_tensor(np.arange(size, dtype="int32"))
+    return ops.arange(size, dtype="int32")
 
 
 def _same_shape(a: tuple, b: tuple) -> bool:
@@ -89,28 +123,15 @@ def _layout(target: Any, data_format: str) -> str:
 
 @functools.cache
 def _box_kernel(layout: str, source_kind: str) -> Any:
-    """The box paste for one layout and kind of source, as one function (one identity: one compiled function).
+    """The box paste for one layout and kind of source, as one function (one identity: one compiled function)."""
 
-    Few graph ops on purpose: TensorFlow instantiates every op of a tf.data
-    function (and of the functions it calls) anew for each iterator, that is
-    for each epoch of `fit` (benchmarks/README.md).
-    """
-
-    def kernel(box: Any, source: Any, *rest: Any) -> Any:
+    def kernel(in_rows: Any, in_cols: Any, source: Any, *rest: Any) -> Any:
         target = rest[-1]
         shape = ops.shape(target)
-        if layout == "channels_first":  # (B, C, H, W): rows (n, 1, H, 1), columns (n, 1, 1, W)
-            height, row, scale, bounds_shape = shape[2], shape[3], 1, (4, -1, 1, 1, 1)
-        elif layout == "masks":  # (B, H, W): rows (n, H, 1), columns (n, 1, W)
-            height, row, scale, bounds_shape = shape[1], shape[2], 1, (4, -1, 1, 1)
-        else:  # (B, H, W, C) as (B, H, W·C), a pixel a run of C values: rows (n, H, 1), columns (n, 1, W·C)
-            height, row, scale, bounds_shape = shape[1], shape[2] * shape[3], shape[3], (4, -1, 1, 1)
-        view = (lambda x: ops.reshape(x, (-1, height, row))) if layout == "channels_last" else (lambda x: x)
-        top, bottom, left, right = ops.unstack(ops.reshape(box, bounds_shape))
-        rows = ops.reshape(ops.arange(height, dtype="int32"), (-1, 1))  # (H, 1)
-        cols = ops.arange(row, dtype="int32")  # (W·C,)
-        in_rows = ops.logical_and(rows >= top, rows < bottom)
-        in_cols = ops.logical_and(cols >= left * scale, cols < right * scale)
+        if layout == "channels_last":  # (B, H, W, C) as (B, H, W·C): a pixel is a run of C values
+            view = lambda x: ops.reshape(x, (-1, shape[1], shape[2] * shape[3]))
+        else:
+            view = lambda x: x
         flat = view(target)
         if source_kind != "fill":
             source = view(source)

@@ -136,10 +136,16 @@ def test_fused_box_paste_graph_has_no_loops_pixel_masks_or_float_grids(layout, n
     """The box is a row test and a column test: no bool tensor of B×H×W or more (nor any float)."""
     b, h, w = 8, 24, 40
     shape = {"channels_last": (b, h, w, 3), "channels_first": (b, 3, h, w), "masks": (b, h, w)}[layout]
-    fn = _traced(mixing._box_kernel(layout, "taken"))
-    box = tf.TensorSpec((4, n), tf.int32)
     image = tf.TensorSpec(shape, tf.uint8)
-    graph = fn.get_concrete_function(box, image, tf.TensorSpec((b,), tf.int32), image).graph
+    box = tf.TensorSpec((4, n), tf.int32)
+
+    def paste(box, images, partner):
+        with _backend.tensorflow_ops():
+            tests = mixing._box_tests(tf.unstack(box), layout, tuple(images.shape))
+            return mixing._box_kernel(layout, "taken")(*tests, images, partner, images)
+
+    fn = tf.function(paste, jit_compile=True, autograph=False)
+    graph = fn.get_concrete_function(box, image, tf.TensorSpec((b,), tf.int32)).graph
     _assert_no_loops_channel_masks_or_float_grids(graph, b, h, w)
     largest = max(
         int(np.prod(t.shape.as_list()))
