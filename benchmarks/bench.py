@@ -5,9 +5,9 @@ over the implementations, repeat after repeat), so a load spike hits all of
 them alike. Times are medians after warm-up; ratios are medians of the
 per-repeat ratios (paired), which is what the targets are checked on.
 
-    python benchmarks/bench.py                     # TensorFlow: tf.function, XLA, Dataset.map, model.fit
-    python benchmarks/bench.py --backend jax       # direct call on the JAX backend (GPU when present)
-    python benchmarks/bench.py --backend torch     # direct call on the torch backend (GPU when present)
+    python benchmarks/bench.py                     # TensorFlow: tf.function, XLA, Dataset.map, epoch, fit, fit-epoch
+    python benchmarks/bench.py --backend jax       # direct call and training step on JAX (GPU when present)
+    python benchmarks/bench.py --backend torch     # direct call and training step on torch (GPU when present)
     python benchmarks/bench.py --quick             # smoke test: tiny sizes, few repeats
 
 Floors, measured in the same run:
@@ -17,13 +17,20 @@ Floors, measured in the same run:
   "memcpy"  NumPy's np.copyto into a preallocated buffer (no allocation): the
             bare memory bandwidth floor, host-side.
 
-Writes benchmarks/results.json (or --output).
+Settings as `fit` pays them (issue #15): "epoch" times whole epochs of a
+`Dataset.map` pipeline, each from a fresh iterator as `fit` makes one per
+epoch (its first batch included: the function's instantiation); "fit-epoch"
+times `model.fit(..., epochs=1)` of a tiny model on such a pipeline.
+
+Writes benchmarks/results.json (or --output); `benchmarks/report.py` turns it
+into the markdown tables of benchmarks/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import pathlib
@@ -33,6 +40,7 @@ import subprocess
 import sys
 import time
 import traceback
+import warnings
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -41,11 +49,17 @@ NUM_CLASSES = 10
 FULL_SIZES = [(256, 32, 32, 3), (128, 224, 224, 3)]
 QUICK_SIZES = [(8, 16, 16, 3)]
 DTYPES = ["float32", "uint8"]
-TF_SETTINGS = ["tf.function", "xla", "map", "fit"]
+TF_SETTINGS = ["tf.function", "xla", "map", "epoch", "fit", "fit-epoch"]
+OTHER_SETTINGS = ["direct", "fit"]  # JAX and torch
 FIT_BATCH = 128  # the issue's target: a training step at 32x32, batch 128
+EPOCH_BATCHES = (8, 200)  # epochs of the "epoch" setting (224x224: the first only, unless --epoch-batches)
 OURS = ("keras_cutmix batch", "keras_cutmix sample")
 KERAS = "keras.layers.CutMix"
 KERAS_CV = "keras_cv.layers.CutMix"
+NOMIX = "no-mix map"
+MODEL = "keras_cutmix.CutMixModel"
+# The other methods (issue #12), each in batch mode, compared with CutMix in batch mode.
+METHODS = ("MixUp", "Cutout", "CutMixOrMixUp", "ResizeMix", "FMix")
 DRAW = "keras_cutmix draw"  # the layer's random draw alone: rng.uniform of (1 + 3 + 1, B), as CutMix at α = 1
 
 
@@ -54,10 +68,28 @@ def parse_args(argv=None):
     p.add_argument("--backend", choices=["tensorflow", "jax", "torch"], default="tensorflow")
     p.add_argument("--quick", action="store_true", help="tiny sizes, few repeats (smoke test)")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per cell (default 7, quick 2)")
-    p.add_argument("--settings", default=None, help=f"comma list among {TF_SETTINGS} (tensorflow backend)")
+    p.add_argument(
+        "--settings",
+        default=None,
+        help=f"comma list among {TF_SETTINGS} (tensorflow backend) or {OTHER_SETTINGS} (jax, torch)",
+    )
     p.add_argument("--sizes", default=None, help="comma list of BxHxWxC, e.g. 256x32x32x3,128x224x224x3")
     p.add_argument("--dtypes", default=",".join(DTYPES))
-    p.add_argument("--fit-sizes", default="32", help="image sides for the model.fit setting (default 32; 224 is slow on CPU)")
+    p.add_argument(
+        "--fit-sizes", default="32", help="image sides for the model.fit setting (default 32; 224 is slow on CPU)"
+    )
+    p.add_argument("--fit-dtypes", default=None, help="dtypes of the fit setting (default: --dtypes)")
+    p.add_argument(
+        "--methods",
+        default=None,
+        help=f"other methods to time, comma list among {list(METHODS)}, 'all' or 'none' "
+        "(default: all on the tensorflow backend, none on jax/torch)",
+    )
+    p.add_argument(
+        "--epoch-batches",
+        default=None,
+        help=f"batches per epoch in the epoch setting (default {','.join(map(str, EPOCH_BATCHES))}; 224x224: 8 only)",
+    )
     p.add_argument("--no-keras-cv", action="store_true", help="skip keras_cv even when importable")
     p.add_argument("--output", default=str(HERE / "results.json"))
     return p.parse_args(argv)
@@ -69,11 +101,12 @@ os.environ["KERAS_BACKEND"] = ARGS.backend
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
+import contextlib
 
-import keras  # noqa: E402
-import keras_cutmix  # noqa: E402
+import keras
+import numpy as np
 
+import keras_cutmix
 
 # --------------------------------------------------------------------------- timing
 
@@ -157,13 +190,23 @@ def make_batch(shape, dtype, seed=0):
     return x, y
 
 
-def layer_factories(include_keras_cv: bool) -> tuple[dict, dict]:
+def method_name(method: str) -> str:
+    return f"keras_cutmix {method}"
+
+
+def is_ours(name: str) -> bool:
+    return name.startswith("keras_cutmix")
+
+
+def layer_factories(include_keras_cv: bool, methods=()) -> tuple[dict, dict]:
     """name -> () -> callable(images, labels) -> (images, labels); and skipped names with reasons."""
     factories = {
         "keras_cutmix batch": lambda: wrap_ours(keras_cutmix.CutMix(mode="batch", seed=1)),
         "keras_cutmix sample": lambda: wrap_ours(keras_cutmix.CutMix(mode="sample", seed=1)),
         KERAS: lambda: wrap_dict(keras.layers.CutMix(seed=1)),
     }
+    for method in methods:
+        factories[method_name(method)] = lambda m=method: wrap_ours(getattr(keras_cutmix, m)(mode="batch", seed=1))
     skipped = {}
     if include_keras_cv:
         try:
@@ -181,7 +224,7 @@ def layer_factories(include_keras_cv: bool) -> tuple[dict, dict]:
 
 
 def wrap_ours(layer):
-    fn = lambda x, y: layer(x, y)  # noqa: E731
+    fn = lambda x, y: layer(x, y)
     fn.layer = layer
     return fn
 
@@ -303,53 +346,194 @@ def small_cnn(shape, dtype, cutmix_layer=None):
     return keras.Sequential(layers)
 
 
-def tf_fit(shape, dtype, factories, steps, quick=False):
-    """Seconds per training step of the small CNN, with and without in-model CutMix.
+def fit_step(shape, dtype, factories, steps, quick=False):
+    """Seconds per training step of the small CNN, with and without in-model CutMix, on any backend.
 
     Steps are interleaved: each round runs one `train_on_batch` step (the
     compiled train function `fit` runs) of every model in turn, so the
     per-step ratios to the baseline are paired in time. Baselines: the same
-    CNN without CutMix, compiled the same way (keras/keras_cv layers cannot
-    be compiled by XLA, so they are compared without XLA).
+    CNN without CutMix, compiled the same way. On TensorFlow keras' and
+    keras_cv's layers cannot be compiled by XLA, so they are compared without
+    XLA; JAX compiles every model (`jax.jit`), torch none (eager).
     """
-    import tensorflow as tf
-
-    shape = (FIT_BATCH,) + tuple(shape[1:])
+    backend = keras.backend.backend()
+    shape = (FIT_BATCH, *tuple(shape[1:]))
     xn, yn = make_batch(shape, dtype)
-    x, y = tf.constant(xn), tf.constant(yn)
+    x, y = to_device(xn), to_device(yn)
     loss = keras.losses.CategoricalCrossentropy(from_logits=True)
-    variants = {"no CutMix": (None, True)}
-    if not quick:
+    jit = {"tensorflow": True, "jax": True, "torch": False}[backend]
+    variants = {"no CutMix": (None, jit)}
+    if backend == "tensorflow" and not quick:
         variants["no CutMix (no XLA)"] = (None, False)
     for name in OURS[:1] if quick else OURS:
         mode = name.split()[-1]
-        variants[name] = (lambda mode=mode: keras_cutmix.CutMix(mode=mode, seed=1), True)
-    if not quick:
+        variants[name] = (lambda mode=mode: keras_cutmix.CutMix(mode=mode, seed=1), jit)
+    if backend == "tensorflow" and not quick:
         variants["keras_cutmix batch (no XLA)"] = (lambda: keras_cutmix.CutMix(mode="batch", seed=1), False)
-        variants[KERAS] = (lambda: keras.layers.CutMix(seed=1), False)
-    if KERAS_CV in factories and not quick:
+    if not quick:
+        variants[KERAS] = (lambda: keras.layers.CutMix(seed=1), jit and backend != "tensorflow")
+    if KERAS_CV in factories and not quick and backend == "tensorflow":
         variants[KERAS_CV] = (lambda: __import__("keras_cv").layers.CutMix(seed=1), False)
     model_cls = getattr(keras_cutmix, "CutMixModel", None)
     if model_cls is not None and _takes_model(model_cls):
-        variants["keras_cutmix.CutMixModel"] = ("model", True)
+        variants[MODEL] = ("model", jit)
     calls, compile_modes = {}, {}
-    for name, (make, jit) in variants.items():
+    for name, (make, jit_compile) in variants.items():
         try:
             if make == "model":
                 model = model_cls(small_cnn(shape, dtype), seed=1)
             else:
                 model = small_cnn(shape, dtype, None if make is None else make())
-            model.compile(optimizer="adam", loss=loss, jit_compile=jit)
-            compile_modes[name] = f"jit_compile={jit}"
+            model.compile(optimizer="adam", loss=loss, jit_compile=jit_compile)
+            compile_modes[name] = f"jit_compile={jit_compile}"
             calls[name] = lambda model=model: model.train_on_batch(x, y)
         except Exception as exc:
             calls[name] = short_error(exc)
-    cells = time_cells(calls, steps, warmup=2)
+    with warnings.catch_warnings():
+        # "CutMix is used as a layer of a model, where labels never reach it": timed as such on purpose.
+        warnings.simplefilter("ignore", UserWarning)
+        cells = time_cells(calls, steps, warmup=2)
     for name, cell in cells.items():
         if "median" in cell:
             cell["step_s"] = cell["median"]
             cell["compile"] = compile_modes.get(name)
     return cells, shape
+
+
+def to_device(array):
+    """A backend tensor of `array`, on the accelerator when there is one."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.constant(array)
+    if backend == "jax":
+        import jax
+
+        return jax.device_put(array, jax.devices()[0])
+    import torch
+
+    return torch.as_tensor(array, device="cuda" if torch.cuda.is_available() else "cpu")
+
+
+# --------------------------------------------------------------------------- as fit pays it: fresh iterators
+
+
+def epoch_functions(shape, factories, names):
+    """name -> map function of (images, int class ids): one-hot labels, then the implementation."""
+    import tensorflow as tf
+
+    reverse = tf.constant(np.arange(shape[0])[::-1].astype("int32"))
+
+    def one_hot(fn):
+        def mapped(a, b):
+            return fn(a, tf.one_hot(b, NUM_CLASSES))
+
+        return tf.autograph.experimental.do_not_convert(mapped)
+
+    fns = {NOMIX: one_hot(lambda a, b: (a, b)), "copy": one_hot(lambda a, b: (tf.gather(a, reverse), b))}
+    for name in names:
+        if name in factories:
+            fns[name] = one_hot(factories[name]())
+    return fns
+
+
+def epoch_pipeline(xn, ids, fn, batches):
+    import tensorflow as tf
+
+    base = tf.data.Dataset.from_tensors((xn, ids)).repeat(batches)
+    return base.map(fn, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def tf_epoch(shape, dtype, factories, repeats, batches):
+    """Whole epochs of `Dataset.map(fn, AUTOTUNE).prefetch`, each from a fresh iterator.
+
+    As `fit` runs them: one `iter()` per epoch (which instantiates the map
+    function anew), the first batch, the rest, and the iterator's deletion.
+    Per round, every implementation runs one epoch in turn. A cell's "cost"
+    is the median over rounds of (its epoch − the no-mix map's epoch in the
+    same round): what mixing adds to an epoch. "first" is iter() to the
+    first batch.
+    """
+    xn, _ = make_batch(shape, dtype)
+    ids = np.random.default_rng(0).integers(0, NUM_CLASSES, shape[0])
+    names = [*list(OURS), KERAS, KERAS_CV]
+    pipelines = {
+        name: epoch_pipeline(xn, ids, fn, batches) for name, fn in epoch_functions(shape, factories, names).items()
+    }
+
+    def epoch(ds):
+        start = time.perf_counter()
+        it = iter(ds)
+        next(it)
+        first = time.perf_counter() - start
+        for _ in it:
+            pass
+        del it
+        return time.perf_counter() - start, first
+
+    out, live = {}, {}
+    for name, ds in pipelines.items():
+        try:
+            epoch(ds)  # tracing, and XLA's compilation (once per process)
+            live[name] = ds
+        except Exception as exc:
+            out[name] = {"error": short_error(exc)}
+    times = {name: [] for name in live}
+    firsts = {name: [] for name in live}
+    for name, ds in rotations(live, repeats):
+        total, first = epoch(ds)
+        times[name].append(total)
+        firsts[name].append(first)
+    for name in live:
+        cell = {
+            "times": times[name],
+            "median": statistics.median(times[name]),
+            "first_times": firsts[name],
+            "first_s": statistics.median(firsts[name]),
+            "batches": batches,
+        }
+        if NOMIX in live:
+            cell["cost_s"] = statistics.median(a - b for a, b in zip(times[name], times[NOMIX]))
+        out[name] = cell
+    return {name: out[name] for name in pipelines}
+
+
+def tf_fit_epoch(shape, dtype, factories, repeats, batches):
+    """`model.fit(pipeline, epochs=1)` of a tiny model (pooling + Dense), per implementation in the pipeline.
+
+    `fit` makes a fresh iterator for the epoch, as for every epoch of a
+    longer run; the model is compiled and built once (an untimed epoch first).
+    """
+    import tensorflow as tf
+
+    xn, _ = make_batch(shape, dtype)
+    ids = np.random.default_rng(0).integers(0, NUM_CLASSES, shape[0])
+    calls = {}
+    for name, fn in epoch_functions(shape, factories, [*list(OURS), KERAS]).items():
+        model = keras.Sequential(
+            [
+                keras.Input(shape[1:]),
+                keras.layers.Rescaling(1.0 / 255),
+                keras.layers.GlobalAveragePooling2D(),
+                keras.layers.Dense(NUM_CLASSES),
+            ]
+        )
+        model.compile(optimizer="sgd", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+
+        @tf.autograph.experimental.do_not_convert
+        def cast(a, b, fn=fn):
+            images, labels = fn(a, b)
+            return tf.cast(images, "float32"), labels
+
+        ds = epoch_pipeline(xn, ids, cast, batches)
+        calls[name] = lambda model=model, ds=ds: model.fit(ds, epochs=1, verbose=0)
+    cells = time_cells(calls, repeats, warmup=1)
+    for cell in cells.values():
+        if "times" in cell and "times" in cells.get(NOMIX, {}):
+            cell["cost_s"] = statistics.median(a - b for a, b in zip(cell["times"], cells[NOMIX]["times"]))
+            cell["batches"] = batches
+    return cells
 
 
 def _takes_model(cls) -> bool:
@@ -432,9 +616,9 @@ def other_backend_direct(shape, dtype, factories, repeats):
 
 def factories_call(name):
     def call(layer, state, a, b):
-        data = (a, b) if name in OURS else ({"images": a, "labels": b},)
+        data = (a, b) if is_ours(name) else ({"images": a, "labels": b},)
         out, state = layer.stateless_call([], state, *data, training=True)
-        images = out[0] if name in OURS else out["images"]
+        images = out[0] if is_ours(name) else out["images"]
         return images, state
 
     return call
@@ -448,6 +632,7 @@ def layer_call_build(layer, x, y):
 # --------------------------------------------------------------------------- reporting
 
 
+@functools.cache
 def machine_info() -> dict:
     info = {"platform": platform.platform(), "python": platform.python_version(), "nproc": os.cpu_count()}
     try:
@@ -463,10 +648,8 @@ def machine_info() -> dict:
             info["MemTotal"] = f.readline().split(":")[1].strip()
     except Exception:
         pass
-    try:
-        info["loadavg_at_start"] = open("/proc/loadavg").read().split()[:3]
-    except Exception:
-        pass
+    with contextlib.suppress(Exception):
+        info["loadavg_at_start"] = pathlib.Path("/proc/loadavg").read_text().split()[:3]
     return info
 
 
@@ -478,40 +661,161 @@ def versions() -> dict:
     return out
 
 
-def fmt_time(cell) -> str:
+def fmt_cell(cell) -> str:
     if "error" in cell:
-        return "n/a"
+        return f"{'n/a':>16s}  ({cell['error']})"
     if "images_per_s" in cell:
-        return f"{cell['images_per_s']:.0f} img/s"
-    if "step_s" in cell:
-        return f"{cell['step_s'] * 1e3:.1f} ms/step"
-    return f"{cell['median'] * 1e3:.2f} ms"
+        text = f"{cell['images_per_s']:.0f} img/s"
+    elif "step_s" in cell:
+        text = f"{cell['step_s'] * 1e3:.1f} ms/step"
+    else:
+        text = f"{cell['median'] * 1e3:.2f} ms"
+    text = f"{text:>16s}"
+    if "cost_s" in cell:
+        text += f"  cost {cell['cost_s'] * 1e3:+8.2f} ms"
+    if "first_s" in cell:
+        text += f"  first batch {cell['first_s'] * 1e3:7.2f} ms"
+    if "batch_GB_per_s" in cell:
+        text += f"  {cell['batch_GB_per_s']:.2f} GB/s"
+    if "minor_faults_per_call" in cell:
+        text += f"  {cell['minor_faults_per_call']:8.0f} page faults/call"
+    return text
 
 
-def ratio_rows(setting, size, dtype, cells):
+def ratio_rows(setting, size, dtype, cells, extra=None):
     """Ratios for one cell (paired medians): each CutMix over its floor and over
-    memcpy, and keras / keras_cv over each of ours.
+    memcpy, and keras / keras_cv over each of ours; each other method over
+    the copy and over CutMix (batch mode).
 
     The floor is the framework's copy of the batch; in the fit setting it is
-    the same model without CutMix, compiled the same way.
+    the same model without CutMix, compiled the same way. In the epoch
+    settings the ratios are of costs (epoch − no-mix epoch, see `tf_epoch`).
     """
+    if setting in ("epoch", "fit-epoch"):
+        return epoch_ratio_rows(setting, size, dtype, cells, (extra or {}).get("batches"))
     rows = []
-    for impl in OURS + ("keras_cutmix batch (no XLA)", KERAS, KERAS_CV, "keras_cutmix.CutMixModel"):
+    methods = tuple(
+        name
+        for name in cells
+        if is_ours(name) and name not in OURS and name != DRAW and name != MODEL and "(no XLA)" not in name
+    )
+    for impl in (*OURS, "keras_cutmix batch (no XLA)", KERAS, KERAS_CV, MODEL, *methods):
         if "times" not in cells.get(impl, {}):
             continue
         if setting == "fit":
-            floor = "no CutMix (no XLA)" if cells[impl].get("compile") == "jit_compile=False" else "no CutMix"
+            no_xla = cells[impl].get("compile") == "jit_compile=False" and "times" in cells.get(
+                "no CutMix (no XLA)", {}
+            )
+            floor = "no CutMix (no XLA)" if no_xla else "no CutMix"
         else:
             floor = "copy"
-        row = {"setting": setting, "size": size, "dtype": dtype, "impl": impl, "floor": floor,
-               "t/floor": paired_ratio(cells, impl, floor), "t/memcpy": paired_ratio(cells, impl, "memcpy")}
-        if impl.startswith("keras_cutmix") and impl != "keras_cutmix.CutMixModel":
+        row = {
+            "setting": setting,
+            "size": size,
+            "dtype": dtype,
+            "impl": impl,
+            "floor": floor,
+            "t/floor": paired_ratio(cells, impl, floor),
+            "t/memcpy": paired_ratio(cells, impl, "memcpy"),
+        }
+        if impl in methods:
+            row["t/CutMix"] = paired_ratio(cells, impl, OURS[0])
+        elif is_ours(impl) and impl != MODEL:
             for other in (KERAS, KERAS_CV):
                 # In the fit setting, only against our layer compiled the same way.
                 if setting != "fit" or cells.get(other, {}).get("compile") == cells[impl].get("compile"):
                     row[f"{other}/ours"] = paired_ratio(cells, other, impl)
         rows.append(row)
     return rows
+
+
+def epoch_ratio_rows(setting, size, dtype, cells, batches):
+    rows = []
+    copy_cost = cells.get("copy", {}).get("cost_s")
+    for impl in ("copy", *OURS, KERAS, KERAS_CV):
+        cell = cells.get(impl, {})
+        if "cost_s" not in cell:
+            continue
+        row = {
+            "setting": setting,
+            "size": size,
+            "dtype": dtype,
+            "batches": batches,
+            "impl": impl,
+            "floor": NOMIX,
+            "cost_ms": cell["cost_s"] * 1e3,
+            "first_ms": cell.get("first_s", 0) * 1e3 or None,
+            "cost/copy cost": cell["cost_s"] / copy_cost if copy_cost and copy_cost > 0 else None,
+        }
+        if is_ours(impl):
+            other = cells.get(KERAS, {}).get("cost_s")
+            row[f"{KERAS}/ours cost"] = other / cell["cost_s"] if other is not None and cell["cost_s"] > 0 else None
+        rows.append(row)
+    return rows
+
+
+def run_setting(setting, shape, dtype, factories, repeats, quick, fit_sides, epoch_batches):
+    """Yield (cells, size label, extra row fields, start time) for each cell of one setting × size × dtype."""
+    size = "x".join(map(str, shape))
+    t0 = time.time()
+    extra = {}
+    big = shape[1] >= 128
+    try:
+        if setting in ("tf.function", "xla"):
+            cells = tf_direct(setting, shape, dtype, factories, repeats)
+        elif setting == "map":
+            # Long enough passes that the load of a shared machine averages out within one.
+            batches = 2 if quick else (12 if big else 64)
+            cells = tf_map(shape, dtype, factories, repeats, batches, warm=1 if quick else 2)
+            extra["batches_per_pass"] = batches
+        elif setting == "epoch":
+            ours = {name: make for name, make in factories.items() if not is_ours(name) or name in OURS}
+            counts = epoch_batches or ((2, 4) if quick else EPOCH_BATCHES[:1] if big else EPOCH_BATCHES)
+            for batches in counts:
+                t0 = time.time()
+                # Short epochs cost little and a copy's cost is small beside the noise: more rounds.
+                rounds = repeats * 3 if batches <= 8 and not quick else repeats
+                yield tf_epoch(shape, dtype, ours, rounds, batches), size, {"batches": batches}, t0
+            return
+        elif setting == "fit-epoch":
+            if big or (quick and dtype != "float32") or (not quick and dtype != "float32"):
+                return
+            batches = 2 if quick else 8
+            yield tf_fit_epoch(shape, dtype, factories, repeats, batches), size, {"batches": batches}, t0
+            return
+        elif setting == "fit":
+            if (not quick and shape[1] not in fit_sides) or (quick and dtype != "float32"):
+                return
+            if ARGS.fit_dtypes and dtype not in ARGS.fit_dtypes.split(","):
+                return
+            steps = 3 if quick else (30 if shape[1] < 100 else 5)
+            cells, fit_shape = fit_step(shape, dtype, factories, steps, quick)
+            size = "x".join(map(str, fit_shape))
+            extra["timed_steps"] = steps
+            extra["device"] = device_label()
+        elif setting == "direct":
+            cells, device, on_gpu = other_backend_direct(shape, dtype, factories, repeats)
+            extra.update(device=device, gpu=on_gpu)
+        else:
+            raise ValueError(f"unknown setting {setting!r}")
+    except Exception:
+        traceback.print_exc()
+        cells = {"(setting)": {"error": traceback.format_exc(limit=2)[-300:]}}
+    yield cells, size, extra, t0
+
+
+def device_label() -> str:
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return f"{device.platform}: {getattr(device, 'device_kind', device)}"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    return "cpu"
 
 
 def main() -> int:
@@ -524,80 +828,81 @@ def main() -> int:
         sizes = QUICK_SIZES if quick else FULL_SIZES
     dtypes = args.dtypes.split(",")
     backend = keras.backend.backend()
-    settings = (args.settings.split(",") if args.settings else TF_SETTINGS) if backend == "tensorflow" else ["direct"]
+    default_settings = TF_SETTINGS if backend == "tensorflow" else OTHER_SETTINGS
+    settings = args.settings.split(",") if args.settings else default_settings
+    unknown = [s for s in settings if s not in default_settings]
+    if unknown:
+        raise SystemExit(f"settings {unknown} do not run on the {backend} backend; choose among {default_settings}")
     fit_sides = {int(s) for s in args.fit_sizes.split(",") if s}
-    factories, skipped = layer_factories(include_keras_cv=not args.no_keras_cv)
+    methods = args.methods or ("all" if backend == "tensorflow" else "none")
+    methods = list(METHODS) if methods == "all" else [] if methods == "none" else methods.split(",")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise SystemExit(f"unknown methods {unknown}; choose among {list(METHODS)}")
+    epoch_batches = [int(b) for b in args.epoch_batches.split(",")] if args.epoch_batches else None
+    factories, skipped = layer_factories(include_keras_cv=not args.no_keras_cv, methods=methods)
     started = time.time()
     results, ratios, notes = [], [], dict(skipped)
     device = None
-    print(f"keras_cutmix bench: backend {backend}, repeats {repeats}, sizes {sizes}, dtypes {dtypes}", flush=True)
+    print(
+        f"keras_cutmix bench: backend {backend}, settings {settings}, repeats {repeats}, sizes {sizes}, "
+        f"dtypes {dtypes}, methods {methods}",
+        flush=True,
+    )
     for reason in skipped.items():
-        print("  skip %s: %s" % reason, flush=True)
+        print("  skip {}: {}".format(*reason), flush=True)
     for setting in settings:
         for shape in sizes:
-            size = "x".join(map(str, shape))
             for dtype in dtypes:
-                t0 = time.time()
-                extra = {}
-                try:
-                    if setting in ("tf.function", "xla"):
-                        cells = tf_direct(setting, shape, dtype, factories, repeats)
-                    elif setting == "map":
-                        batches = 2 if quick else (6 if shape[1] >= 128 else 16)
-                        cells = tf_map(shape, dtype, factories, max(repeats - 2, 2), batches, warm=1 if quick else 2)
-                        extra["batches_per_pass"] = batches
-                    elif setting == "fit":
-                        if (not quick and shape[1] not in fit_sides) or (quick and dtype != "float32"):
-                            continue
-                        steps = 3 if quick else (30 if shape[1] < 100 else 5)
-                        cells, fit_shape = tf_fit(shape, dtype, factories, steps, quick)
-                        size = "x".join(map(str, fit_shape))
-                        extra["timed_steps"] = steps
-                    elif setting == "direct":
-                        cells, device, on_gpu = other_backend_direct(shape, dtype, factories, repeats)
-                        extra.update(device=device, gpu=on_gpu)
-                    else:
-                        raise ValueError(f"unknown setting {setting!r}")
-                except Exception:
-                    traceback.print_exc()
-                    cells = {"(setting)": {"error": traceback.format_exc(limit=2)[-300:]}}
-                for name, cell in cells.items():
-                    results.append({"setting": setting, "size": size, "dtype": dtype, "impl": name, **extra, **cell})
-                ratios += ratio_rows(setting, size, dtype, cells)
-                print(f"\n[{setting}] {size} {dtype}  ({time.time() - t0:.0f} s)", flush=True)
-                for name, cell in cells.items():
-                    err = f"  ({cell['error']})" if "error" in cell else ""
-                    gbs = f"  {cell['batch_GB_per_s']:.2f} GB/s" if "batch_GB_per_s" in cell else ""
-                    flt = f"  {cell['minor_faults_per_call']:8.0f} page faults/call" if "minor_faults_per_call" in cell else ""
-                    print(f"  {name:26s} {fmt_time(cell):>16s}{gbs}{flt}{err}", flush=True)
-    targets = check_targets(results, ratios)
+                for cells, size, extra, t0 in run_setting(
+                    setting, shape, dtype, factories, repeats, quick, fit_sides, epoch_batches
+                ):
+                    if setting == "direct":
+                        device = extra.get("device", device)
+                    for name, cell in cells.items():
+                        results.append(
+                            {"setting": setting, "size": size, "dtype": dtype, "impl": name, **extra, **cell}
+                        )
+                    ratios += ratio_rows(setting, size, dtype, cells, extra)
+                    label = f" {extra['batches']} batches" if "batches" in extra else ""
+                    print(f"\n[{setting}] {size} {dtype}{label}  ({time.time() - t0:.0f} s)", flush=True)
+                    for name, cell in cells.items():
+                        print(f"  {name:28s} {fmt_cell(cell)}", flush=True)
+                    write_report(args, results, ratios, notes, device, started, repeats, quick, partial=True)
+    report = write_report(args, results, ratios, notes, device, started, repeats, quick)
     print_ratios(ratios)
-    print_targets(targets)
+    print_targets(report["targets"])
+    print(f"\nwrote {args.output} in {time.time() - started:.0f} s", flush=True)
+    return 0
+
+
+def write_report(args, results, ratios, notes, device, started, repeats, quick, partial=False) -> dict:
+    """Write the JSON report (after every cell too, so that a run cut short leaves what it measured)."""
     report = {
         "meta": {
             "date": datetime.date.today().isoformat(),
-            "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
-            "backend": backend,
+            "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
+            "backend": keras.backend.backend(),
             "device": device or "cpu",
             "quick": quick,
+            "partial": partial,
             "repeats": repeats,
             "seconds": round(time.time() - started, 1),
-            "machine": machine_info(),
+            "machine": dict(machine_info()),
             "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
             "versions": versions(),
             "notes": notes,
             "method": "interleaved round robin; time = median of repeats after warm-up; "
-            "ratio = median of per-repeat paired ratios",
+            "ratio = median of per-repeat paired ratios; epoch cost = median of per-round (epoch - no-mix epoch)",
         },
         "results": [_jsonable(r) for r in results],
         "ratios": [_jsonable(r) for r in ratios],
-        "targets": targets,
+        "targets": check_targets(results, ratios),
     }
     out = pathlib.Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))
-    print(f"\nwrote {out} in {time.time() - started:.0f} s", flush=True)
-    return 0
+    return report
 
 
 def _jsonable(row: dict) -> dict:
@@ -626,14 +931,30 @@ def check_targets(results, ratios) -> list:
         if size is None:
             continue
         for ours in OURS:
-            r = next((x for x in ratios if x["setting"] == "map" and x["size"] == size and x["dtype"] == "float32"
-                      and x["impl"] == ours), None)
-            add(f"map throughput {ours} / keras.layers.CutMix, {size} float32 (>= 3)",
-                r.get(f"{KERAS}/ours") if r else None, 3.0, "higher")
+            r = next(
+                (
+                    x
+                    for x in ratios
+                    if x["setting"] == "map" and x["size"] == size and x["dtype"] == "float32" and x["impl"] == ours
+                ),
+                None,
+            )
+            add(
+                f"map throughput {ours} / keras.layers.CutMix, {size} float32 (>= 3)",
+                r.get(f"{KERAS}/ours") if r else None,
+                3.0,
+                "higher",
+            )
     if big and "xla" in settings:
         for ours in OURS:
-            r = next((x for x in ratios if x["setting"] == "xla" and x["size"] == big and x["dtype"] == "float32"
-                      and x["impl"] == ours), None)
+            r = next(
+                (
+                    x
+                    for x in ratios
+                    if x["setting"] == "xla" and x["size"] == big and x["dtype"] == "float32" and x["impl"] == ours
+                ),
+                None,
+            )
             add(f"xla {ours} / copy, {big} float32 (<= 3)", r.get("t/floor") if r else None, 3.0, "lower")
             add(f"xla {ours} / memcpy, {big} float32 (<= 3)", r.get("t/memcpy") if r else None, 3.0, "lower")
     if big:
@@ -652,30 +973,109 @@ def check_targets(results, ratios) -> list:
         add("GPU targets (<= 2x copy, >= 3x keras.layers.CutMix): no GPU on this machine", None, 2.0, "lower")
     for size in sorted({r["size"] for r in direct if r.get("gpu")}):
         for ours in OURS:
-            r = next((x for x in ratios if x["setting"] == "direct" and x["size"] == size and x["dtype"] == "float32"
-                      and x["impl"] == ours), None)
+            r = next(
+                (
+                    x
+                    for x in ratios
+                    if x["setting"] == "direct" and x["size"] == size and x["dtype"] == "float32" and x["impl"] == ours
+                ),
+                None,
+            )
             add(f"GPU {ours} / device copy, {size} float32 (<= 2)", r.get("t/floor") if r else None, 2.0, "lower")
-            add(f"GPU keras.layers.CutMix / {ours}, {size} float32 (>= 3)", r.get(f"{KERAS}/ours") if r else None,
-                3.0, "higher")
-    if not any(r["setting"] == "fit" for r in results):
-        return targets
-    for ours in OURS + ("keras_cutmix.CutMixModel",):
-        r = next((x for x in ratios if x["setting"] == "fit" and x["size"].endswith("32x32x3")
-                  and x["dtype"] == "float32" and x["impl"] == ours), None)
-        value = r["t/floor"] - 1.0 if r and r.get("t/floor") is not None else None
-        add(f"fit step overhead of in-model {ours}, {FIT_BATCH}x32x32x3 float32 (<= 0.10)", value, 0.10, "lower")
+            add(
+                f"GPU keras.layers.CutMix / {ours}, {size} float32 (>= 3)",
+                r.get(f"{KERAS}/ours") if r else None,
+                3.0,
+                "higher",
+            )
+    # Issue #15: as fit pays it.
+    for batches in (8,) if "epoch" in settings else ():
+        for size in (small, big):
+            rows = [
+                x
+                for x in ratios
+                if x["setting"] == "epoch"
+                and x["size"] == size
+                and x["dtype"] == "float32"
+                and x.get("batches") == batches
+            ]
+            for ours in OURS:
+                r = next((x for x in rows if x["impl"] == ours), None)
+                if size is None:
+                    continue
+                if size == small:
+                    add(
+                        f"epoch cost of {ours} / cost of a copy, {batches}-batch epochs, {size} float32 (<= 2)",
+                        r.get("cost/copy cost") if r else None,
+                        2.0,
+                        "lower",
+                    )
+                add(
+                    f"epoch cost of keras.layers.CutMix / {ours}, {batches}-batch epochs, {size} float32 (>= 3)",
+                    r.get(f"{KERAS}/ours cost") if r else None,
+                    3.0,
+                    "higher",
+                )
+    for size in (small, big) if "map" in settings else ():
+        for dtype in ("float32", "uint8"):
+            for ours in OURS:
+                r = next(
+                    (
+                        x
+                        for x in ratios
+                        if x["setting"] == "map" and x["size"] == size and x["dtype"] == dtype and x["impl"] == ours
+                    ),
+                    None,
+                )
+                if size is not None:
+                    add(
+                        f"map {ours} / copy, steady state, {size} {dtype} (<= 1.3)",
+                        r.get("t/floor") if r else None,
+                        1.3,
+                        "lower",
+                    )
+    in_model = [
+        r
+        for r in ratios
+        if r["setting"] == "fit" and r["dtype"] == "float32" and is_ours(r["impl"]) and "(no XLA)" not in r["impl"]
+    ]
+    for r in in_model:
+        if r.get("t/floor") is not None:
+            add(
+                f"fit step overhead of in-model {r['impl']}, {r['size']} float32 (<= 0.05)",
+                r["t/floor"] - 1.0,
+                0.05,
+                "lower",
+            )
     return targets
 
 
 def print_ratios(ratios):
-    if not ratios:
-        return
-    print("\nratios (times; median of paired per-repeat ratios):")
-    keys = ["t/floor", "t/memcpy", f"{KERAS}/ours", f"{KERAS_CV}/ours"]
-    print(f"  {'setting':11s} {'size':15s} {'dtype':7s} {'impl':24s} {'floor':18s}" + "".join(f"{k:>14s}" for k in ["t/floor", "t/memcpy", "keras/ours", "keras_cv/ours"]))
-    for r in ratios:
-        vals = "".join(f"{r[k]:14.2f}" if r.get(k) is not None else f"{'-':>14s}" for k in keys)
-        print(f"  {r['setting']:11s} {r['size']:15s} {r['dtype']:7s} {r['impl']:24s} {r['floor']:18s}{vals}")
+    plain = [r for r in ratios if "cost_ms" not in r]
+    if plain:
+        print("\nratios (times; median of paired per-repeat ratios):")
+        keys = ["t/floor", "t/memcpy", f"{KERAS}/ours", f"{KERAS_CV}/ours", "t/CutMix"]
+        heads = ["t/floor", "t/memcpy", "keras/ours", "keras_cv/ours", "t/CutMix"]
+        print(
+            f"  {'setting':11s} {'size':15s} {'dtype':7s} {'impl':28s} {'floor':18s}"
+            + "".join(f"{k:>14s}" for k in heads)
+        )
+        for r in plain:
+            vals = "".join(f"{r[k]:14.2f}" if r.get(k) is not None else f"{'-':>14s}" for k in keys)
+            print(f"  {r['setting']:11s} {r['size']:15s} {r['dtype']:7s} {r['impl']:28s} {r['floor']:18s}{vals}")
+    costs = [r for r in ratios if "cost_ms" in r]
+    if costs:
+        print("\nepoch costs (epoch - no-mix epoch, median of paired rounds):")
+        print(
+            f"  {'setting':10s} {'size':15s} {'dtype':7s} {'batches':>7s} {'impl':28s}"
+            f"{'cost ms':>10s}{'first ms':>10s}{'cost/copy':>11s}{'keras/ours':>11s}"
+        )
+        for r in costs:
+            f = lambda v, w=10: f"{v:{w}.2f}" if v is not None else f"{'-':>{w}s}"
+            print(
+                f"  {r['setting']:10s} {r['size']:15s} {r['dtype']:7s} {r['batches']!s:>7s} {r['impl']:28s}"
+                f"{f(r['cost_ms'])}{f(r['first_ms'])}{f(r['cost/copy cost'], 11)}{f(r.get(f'{KERAS}/ours cost'), 11)}"
+            )
 
 
 def print_targets(targets):

@@ -20,7 +20,7 @@ def box_mask(top: Any, bottom: Any, left: Any, right: Any, height: Any, width: A
     return ops.logical_and(in_rows[:, :, None], in_cols[:, None, :])
 
 
-def mask_for(target: Any, mask: Any, data_format: str) -> Any:
+def mask_for(target: Any, mask: Any, data_format: str | None) -> Any:
     """Reshape an (n, H, W) mask so it broadcasts against `target`.
 
     `target` is (B, H, W) or, per `data_format`, (B, H, W, C) / (B, C, H, W).

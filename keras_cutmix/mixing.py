@@ -12,17 +12,95 @@ import functools
 from typing import Any
 
 import keras
+import numpy as np
 
 from keras_cutmix._backend import backend_name, in_xla_context, ops, tensorflow_ops
-from keras_cutmix.masks import box_mask
+from keras_cutmix.masks import box_mask, mask_for
+
+
+def paste_box(target: Any, source: Any, box: tuple, data_format: str | None, partner: Any = None) -> Any:
+    """`target` with each box [top, bottom) × [left, right) from `source` (or `source[partner]`).
+
+    `box` holds four (n,) int tensors, n = 1 (one box for the batch) or B.
+    `source` is a scalar fill value (Cutout), a tensor of `target`'s shape,
+    or, with `partner` (B,) given, the images whose pixels each sample takes
+    (CutMix: `source` is `target` itself). Targets are (B, H, W) masks or (B, H, W, C)
+    / (B, C, H, W) images and feature maps, per `data_format`.
+
+    The box is never a mask over pixels: a row test (n, H) and a column test
+    (n, W) select in turn, `where(rows, where(cols, source, target), target)`,
+    on a view in which each row of an image is one contiguous run (for
+    channels_last, (B, H, W·C), the columns scaled by C). Compiled as one
+    loop (XLA; on TensorFlow see `_fused`), that is one vectorized pass, like
+    a copy, reading each output value where it lies (the partner's in place,
+    no gathered copy of the batch). The two tests are computed before the
+    compiled loop and handed to it: fused into it they would be recomputed for
+    every value, in int32, which costs uint8 images 2x (benchmarks/README.md).
+
+    Eager torch runs each op on its own, and there the nested selects are two
+    passes: it takes the (n, H, W) mask and one `where` instead (measured
+    faster for float32, benchmarks/README.md); the pixels are the same.
+    """
+    layout = _layout(target, data_format)
+    shape = tuple(getattr(source, "shape", ()))
+    if partner is None and shape and not _same_shape(shape, tuple(target.shape)):
+        raise ValueError(
+            f"`source` must be a scalar or have the target's shape {tuple(target.shape)}; received shape {shape}."
+        )
+    dims = ops.shape(target)
+    if backend_name() == "torch":
+        height, width = (dims[2], dims[3]) if layout == "channels_first" else (dims[1], dims[2])
+        top, bottom, left, right = (ops.convert_to_tensor(v) for v in box)
+        mask = mask_for(target, box_mask(top, bottom, left, right, height, width), data_format)
+        return paste(target, source, mask) if partner is None else paste_from(target, partner, mask, source=source)
+    in_rows, in_cols = _box_tests(box, layout, dims)
+    if partner is not None:
+        return _fused(_box_kernel(layout, "taken"), in_rows, in_cols, source, partner, target)
+    return _fused(_box_kernel(layout, "full" if shape else "fill"), in_rows, in_cols, source, target)
+
+
+def _box_tests(box: tuple, layout: str, dims: tuple) -> tuple[Any, Any]:
+    """The row test and the column test of the boxes, shaped to broadcast against `_box_kernel`'s view.
+
+    channels_last (B, H, W·C): (n, H, 1) and (n, 1, W·C); masks (B, H, W):
+    (n, H, 1) and (n, 1, W); channels_first (B, C, H, W): (n, 1, H, 1) and
+    (n, 1, 1, W). Few ops (a tf.data function's ops are instantiated anew
+    for every iterator): the index ranges are constants when the sizes are known.
+    """
+    bounds: tuple[int, ...]
+    if layout == "channels_first":
+        height, row, scale, bounds = dims[2], dims[3], 1, (4, -1, 1, 1, 1)
+    elif layout == "masks":
+        height, row, scale, bounds = dims[1], dims[2], 1, (4, -1, 1, 1)
+    else:
+        height, row, scale, bounds = dims[1], dims[2] * dims[3], dims[3], (4, -1, 1, 1)
+    top, bottom, left, right = ops.unstack(ops.reshape(ops.stack([ops.cast(v, "int32") for v in box]), bounds))
+    rows = ops.reshape(_indices(height), (-1, 1))  # (H, 1)
+    cols = _indices(row)  # (W·C,)
+    if not isinstance(scale, int) or scale != 1:
+        left, right = left * scale, right * scale
+    in_rows = ops.logical_and(rows >= top, rows < bottom)
+    in_cols = ops.logical_and(cols >= left, cols < right)
+    return in_rows, in_cols
+
+
+def _indices(size: Any) -> Any:
+    """0, 1, …, size − 1 as int32: a constant when `size` is known."""
+    if isinstance(size, int):
+        return ops.convert_to_tensor(np.arange(size, dtype="int32"))
+    return ops.arange(size, dtype="int32")
+
+
+def _same_shape(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
 
 
 def paste(target: Any, source: Any, mask: Any) -> Any:
     """`target` with its masked pixels replaced by those of `source`.
 
-    `source` is a fill value for Cutout, or any tensor that broadcasts against
-    `target`. For the partners' pixels use `paste_from`, which never copies
-    the partner images whole.
+    `source` is a fill value, or any tensor that broadcasts against `target`.
+    For boxes, `paste_box` is faster (no mask); for the partners' pixels use
+    `paste_from`, which never copies the partner images whole.
     """
     return _fused(_where, mask, source, target)
 
@@ -30,13 +108,42 @@ def paste(target: Any, source: Any, mask: Any) -> Any:
 def paste_from(target: Any, partner: Any, mask: Any, source: Any = None) -> Any:
     """`target` with its masked pixels replaced by those of `source[partner]`.
 
-    `source` defaults to `target` (CutMix: each sample gets a box of its
-    partner's pixels). Written as one gather feeding one `where` with the
+    `source` defaults to `target`. For any mask (FMix's); boxes go through
+    `paste_box`. Written as one gather feeding one `where` with the
     broadcast (n, H, W, 1) mask; compiled as one fused loop (XLA, and on
     TensorFlow see `_fused`), the partner's pixels are read in place: no
     gathered copy of the batch, no mask over channels, one output buffer.
     """
     return _fused(_where_taken, mask, target if source is None else source, partner, target)
+
+
+def _layout(target: Any, data_format: str | None) -> str:
+    if len(target.shape) == 3:
+        return "masks"
+    return "channels_first" if data_format == "channels_first" else "channels_last"
+
+
+@functools.cache
+def _box_kernel(layout: str, source_kind: str) -> Any:
+    """The box paste for one layout and kind of source, as one function (one identity: one compiled function)."""
+
+    def kernel(in_rows: Any, in_cols: Any, source: Any, *rest: Any) -> Any:
+        target = rest[-1]
+        shape = ops.shape(target)
+        if layout == "channels_last":  # (B, H, W, C) as (B, H, W·C): a pixel is a run of C values
+            view = lambda x: ops.reshape(x, (-1, shape[1], shape[2] * shape[3]))
+        else:
+            view = lambda x: x
+        flat = view(target)
+        if source_kind != "fill":
+            source = view(source)
+        if source_kind == "taken":  # the partners' rows
+            source = ops.take(source, rest[0], axis=0)
+        out = ops.where(in_rows, ops.where(in_cols, source, flat), flat)
+        return ops.reshape(out, shape) if layout == "channels_last" else out
+
+    kernel.__name__ = f"paste_box_{layout}_{source_kind}"
+    return kernel
 
 
 def _where(mask: Any, source: Any, target: Any) -> Any:
@@ -69,7 +176,7 @@ def _fused(fn: Any, *args: Any) -> Any:
     return _xla_function(fn)(*args)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _xla_function(fn: Any) -> Any:
     import tensorflow as tf
 
@@ -102,7 +209,7 @@ def blend(target: Any, source: Any, weight: Any) -> Any:
 INTERPOLATIONS = ("bilinear", "nearest")
 
 
-def paste_resized(target: Any, partner: Any, box: tuple, interpolation: str, data_format: str) -> Any:
+def paste_resized(target: Any, partner: Any, box: tuple, interpolation: str, data_format: str | None) -> Any:
     """`target` with each box [top, bottom) × [left, right) showing the whole partner image, resized.
 
     ResizeMix's paste. Output pixel (y, x) of a box of h × w reads the partner
@@ -130,13 +237,13 @@ def paste_resized(target: Any, partner: Any, box: tuple, interpolation: str, dat
 
     out_shape = ops.shape(x)
     if interpolation == "nearest" or rank3:
-        nearest = lambda coords, size: ops.clip(ops.cast(ops.floor(coords + 0.5), "int32"), 0, size - 1)  # noqa: E731
+        nearest = lambda coords, size: ops.clip(ops.cast(ops.floor(coords + 0.5), "int32"), 0, size - 1)
         resized = gather(nearest(rows, height), nearest(cols, width))
     else:
         (r0, r1, fr), (c0, c1, fc) = _neighbours(rows, height), _neighbours(cols, width)
         fr = ops.reshape(ops.broadcast_to(fr[:, :, None], (shape[0], height, width)), (-1, 1))
         fc = ops.reshape(ops.broadcast_to(fc[:, None, :], (shape[0], height, width)), (-1, 1))
-        value = lambda r, c: ops.cast(gather(r, c), "float32")  # noqa: E731
+        value = lambda r, c: ops.cast(gather(r, c), "float32")
         upper = value(r0, c0) * (1.0 - fc) + value(r0, c1) * fc
         lower = value(r1, c0) * (1.0 - fc) + value(r1, c1) * fc
         blended = upper * (1.0 - fr) + lower * fr
@@ -145,8 +252,7 @@ def paste_resized(target: Any, partner: Any, box: tuple, interpolation: str, dat
             blended = ops.round(blended)
         resized = ops.cast(blended, x.dtype)
     resized = ops.reshape(resized, out_shape)
-    inside = box_mask(top, bottom, left, right, height, width)[:, :, :, None]
-    out = ops.where(inside, resized, x)
+    out = paste_box(x, resized, box, "channels_last")
     out = out[..., 0] if rank3 else out
     return ops.transpose(out, (0, 3, 1, 2)) if channels_first else out
 

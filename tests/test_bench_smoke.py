@@ -18,16 +18,31 @@ def test_bench_quick_writes_json(tmp_path):
     env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick", "--no-keras-cv", "--output", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads(out.read_text())
     assert set(report) >= {"meta", "results", "ratios", "targets"}
     assert {"date", "command", "machine", "versions", "backend"} <= set(report["meta"])
     settings = {row["setting"] for row in report["results"]}
-    assert settings == {"tf.function", "xla", "map", "fit"}
+    assert settings == {"tf.function", "xla", "map", "epoch", "fit", "fit-epoch"}
     impls = {row["impl"] for row in report["results"]}
     assert {"copy", "memcpy", "keras_cutmix batch", "keras_cutmix sample", "keras.layers.CutMix"} <= impls
+    methods = {f"keras_cutmix {m}" for m in ("MixUp", "Cutout", "CutMixOrMixUp", "ResizeMix", "FMix")}
+    for setting in ("tf.function", "xla", "map"):
+        assert methods <= {row["impl"] for row in report["results"] if row["setting"] == setting}
+    # The fit-shaped settings: fresh iterators per epoch, costs over the no-mix map.
+    epoch = [row for row in report["results"] if row["setting"] == "epoch"]
+    assert {"no-mix map", "copy", "keras_cutmix batch", "keras_cutmix sample", "keras.layers.CutMix"} <= {
+        row["impl"] for row in epoch
+    }
+    assert {row["batches"] for row in epoch} == {2, 4}
+    assert all(row["first_s"] <= row["median"] and "cost_s" in row for row in epoch)
+    assert any(row["setting"] == "epoch" and "cost/copy cost" in row for row in report["ratios"])
     for row in report["results"]:
         assert {"setting", "size", "dtype", "impl"} <= set(row)
         assert ("median" in row) != ("error" in row), row

@@ -1,11 +1,12 @@
-"""The fused paste (issue #5): exact on every backend, and still loop-free and
+"""The fused paste (issues #5, #15): exact on every backend, and still loop-free and
 free of channel masks and float grids inside the function TensorFlow compiles."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from helpers import to_numpy
+
 from keras_cutmix import _backend, mixing
 
 
@@ -27,22 +28,84 @@ def test_paste_from_is_an_exact_copy_of_the_partner_pixels(dtype, per_sample):
     # channels_first and (B, H, W) targets broadcast the same mask.
     x_cf = np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2)))
     mask_cf = np.transpose(mask, (0, 3, 1, 2))
-    np.testing.assert_array_equal(to_numpy(mixing.paste_from(x_cf, partner, mask_cf)), _reference(x_cf, partner, mask_cf))
+    np.testing.assert_array_equal(
+        to_numpy(mixing.paste_from(x_cf, partner, mask_cf)), _reference(x_cf, partner, mask_cf)
+    )
     np.testing.assert_array_equal(
         to_numpy(mixing.paste_from(x[..., 0], partner, mask[..., 0])), _reference(x[..., 0], partner, mask[..., 0])
     )
 
 
-def test_fused_paste_graph_has_no_loops_channel_masks_or_float_grids():
-    b, h, w = 8, 24, 40
-    fn = mixing._xla_function(mixing._where_taken)
-    spec = (
-        tf.TensorSpec((1, h, w, 1), tf.bool),
-        tf.TensorSpec((b, h, w, 3), tf.uint8),
-        tf.TensorSpec((b,), tf.int32),
-        tf.TensorSpec((b, h, w, 3), tf.uint8),
-    )
-    graph = fn.get_concrete_function(*spec).graph
+def _box_reference(target, source, box, data_format, partner=None):
+    """The box paste in NumPy: a loop over samples, boxes broadcast from n = 1."""
+    top, bottom, left, right = (np.broadcast_to(np.asarray(v), (len(target),)) for v in box)
+    source = np.broadcast_to(source, target.shape) if partner is None else source[partner]
+    out = target.copy()
+    for i in range(len(target)):
+        rows, cols = slice(top[i], bottom[i]), slice(left[i], right[i])
+        index = (i, slice(None), rows, cols) if data_format == "channels_first" else (i, rows, cols)
+        out[index] = source[index]
+    return out
+
+
+def _random_boxes(rng, n, h, w):
+    top = rng.integers(0, h + 1, n)
+    left = rng.integers(0, w + 1, n)
+    bottom = np.minimum(top + rng.integers(0, h + 1, n), h)
+    right = np.minimum(left + rng.integers(0, w + 1, n), w)
+    return tuple(v.astype("int32") for v in (top, bottom, left, right))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "float32", "int32"])
+@pytest.mark.parametrize("per_sample", [False, True])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first", "masks"])
+def test_paste_box_is_an_exact_copy_of_each_box(dtype, per_sample, data_format):
+    rng = np.random.default_rng(1)
+    b, h, w, c = 6, 7, 9, 3
+    shape = {"channels_last": (b, h, w, c), "channels_first": (b, c, h, w), "masks": (b, h, w)}[data_format]
+    x = rng.integers(0, 256, shape).astype(dtype)
+    noise = rng.integers(0, 256, shape).astype(dtype)
+    partner = np.roll(np.arange(b), 2).astype("int32")
+    fmt = "channels_last" if data_format == "masks" else data_format
+    n = b if per_sample else 1
+    edges = [((0,) * n, (h,) * n, (0,) * n, (w,) * n), ((3,) * n, (3,) * n, (0,) * n, (w,) * n)]  # whole, empty
+    for trial in range(5):
+        box = edges[trial] if trial < len(edges) else _random_boxes(rng, n, h, w)
+        box = tuple(np.asarray(v, "int32") for v in box)
+        np.testing.assert_array_equal(
+            to_numpy(mixing.paste_box(x, x, box, fmt, partner=partner)), _box_reference(x, x, box, fmt, partner)
+        )
+        np.testing.assert_array_equal(
+            to_numpy(mixing.paste_box(x, noise, box, fmt, partner=partner)), _box_reference(x, noise, box, fmt, partner)
+        )
+        np.testing.assert_array_equal(
+            to_numpy(mixing.paste_box(x, noise, box, fmt)), _box_reference(x, noise, box, fmt)
+        )
+        fill = np.array(7, dtype)
+        out = mixing.paste_box(x, keras.ops.convert_to_tensor(fill), box, fmt)
+        assert keras.backend.standardize_dtype(out.dtype) == dtype
+        np.testing.assert_array_equal(to_numpy(out), _box_reference(x, fill, box, fmt))
+
+
+def test_paste_box_rejects_a_source_it_cannot_lay_over_the_target():
+    x = np.zeros((2, 4, 4, 3), "float32")
+    box = tuple(np.array([1], "int32") for _ in range(4))
+    with pytest.raises(ValueError, match="scalar or have the target's shape"):
+        mixing.paste_box(x, np.zeros((2, 4, 4, 1), "float32"), box, "channels_last")
+
+
+def _traced(kernel):
+    """The kernel as `_fused` compiles it, traced afresh for exact shapes (the compiled
+    function itself generalizes shapes across calls: reduce_retracing)."""
+
+    def run(*args):
+        with _backend.tensorflow_ops():
+            return kernel(*args)
+
+    return tf.function(run, jit_compile=True, autograph=False)
+
+
+def _assert_no_loops_channel_masks_or_float_grids(graph, b, h, w):
     op_types = {op.type for op in graph.get_operations()}
     assert not op_types & {"While", "StatelessWhile", "TensorListReserve"}, op_types
     for op in graph.get_operations():
@@ -53,6 +116,44 @@ def test_fused_paste_graph_has_no_loops_channel_masks_or_float_grids():
             if t.dtype == tf.bool:
                 assert size <= b * h * w, (op.type, t.shape)
             assert not t.dtype.is_floating, (op.type, t.shape)
+
+
+def test_fused_paste_graph_has_no_loops_channel_masks_or_float_grids():
+    b, h, w = 8, 24, 40
+    fn = _traced(mixing._where_taken)
+    spec = (
+        tf.TensorSpec((1, h, w, 1), tf.bool),
+        tf.TensorSpec((b, h, w, 3), tf.uint8),
+        tf.TensorSpec((b,), tf.int32),
+        tf.TensorSpec((b, h, w, 3), tf.uint8),
+    )
+    _assert_no_loops_channel_masks_or_float_grids(fn.get_concrete_function(*spec).graph, b, h, w)
+
+
+@pytest.mark.parametrize("layout", ["channels_last", "channels_first", "masks"])
+@pytest.mark.parametrize("n", [1, 8])
+def test_fused_box_paste_graph_has_no_loops_pixel_masks_or_float_grids(layout, n):
+    """The box is a row test and a column test: no bool tensor of B×H×W or more (nor any float)."""
+    b, h, w = 8, 24, 40
+    shape = {"channels_last": (b, h, w, 3), "channels_first": (b, 3, h, w), "masks": (b, h, w)}[layout]
+    image = tf.TensorSpec(shape, tf.uint8)
+    box = tf.TensorSpec((4, n), tf.int32)
+
+    def paste(box, images, partner):
+        with _backend.tensorflow_ops():
+            tests = mixing._box_tests(tf.unstack(box), layout, tuple(images.shape))
+            return mixing._box_kernel(layout, "taken")(*tests, images, partner, images)
+
+    fn = tf.function(paste, jit_compile=True, autograph=False)
+    graph = fn.get_concrete_function(box, image, tf.TensorSpec((b,), tf.int32)).graph
+    _assert_no_loops_channel_masks_or_float_grids(graph, b, h, w)
+    largest = max(
+        int(np.prod(t.shape.as_list()))
+        for op in graph.get_operations()
+        for t in op.outputs
+        if t.dtype == tf.bool and t.shape.is_fully_defined()
+    )
+    assert largest < b * h * w, largest
 
 
 def test_paste_is_compiled_once_not_nested_inside_xla():

@@ -5,10 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
-from keras_cutmix import bounding_boxes, inputs, sampling, validation
-from keras_cutmix.masks import box_mask, mask_for
+from keras_cutmix import bounding_boxes, inputs, mixing, sampling, validation
 from keras_cutmix.methods.base import MixOptions
-from keras_cutmix.mixing import paste_from
 from keras_cutmix.sampling import MixParams
 
 
@@ -54,9 +52,19 @@ class CutMixOptions(MixOptions):
 
     def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
         return sampling.sample_cutmix(
-            seed, batch_size, height, width, alpha=self.alpha, probability=probability, mode=self.mode,
-            correct_lambda=self.correct_lambda, box_center=self.box_center, center_std=self.center_std,
-            box_size=self.box_size, box_ratio_range=self.box_ratio_range, label_mode=self.label_mode,
+            seed,
+            batch_size,
+            height,
+            width,
+            alpha=self.alpha,
+            probability=probability,
+            mode=self.mode,
+            correct_lambda=self.correct_lambda,
+            box_center=self.box_center,
+            center_std=self.center_std,
+            box_size=self.box_size,
+            box_ratio_range=self.box_ratio_range,
+            label_mode=self.label_mode,
         )
 
     def transform_images(self, images: Any, params: MixParams) -> Any:
@@ -68,8 +76,16 @@ class CutMixOptions(MixOptions):
     def transform_bounding_boxes(self, boxes: dict, params: MixParams, height: Any, width: Any) -> dict:
         assert self.bounding_box_format is not None  # check_targets asked for it
         return bounding_boxes.mix_bounding_boxes(
-            boxes, params.partner, params.top, params.bottom, params.left, params.right, height, width,
-            bounding_box_format=self.bounding_box_format, min_visibility=self.min_visibility,
+            boxes,
+            params.partner,
+            params.top,
+            params.bottom,
+            params.left,
+            params.right,
+            height,
+            width,
+            bounding_box_format=self.bounding_box_format,
+            min_visibility=self.min_visibility,
         )
 
 
@@ -78,7 +94,6 @@ def paste_box(target: Any, params: MixParams, data_format: str | None, source: A
 
     `source` defaults to `target`.
     """
-    height, width = inputs.spatial_size(target, data_format)
-    mask = box_mask(params.top, params.bottom, params.left, params.right, height, width)
-    # The partners' pixels are gathered inside the fused paste, never as a full copy.
-    return paste_from(target, params.partner, mask_for(target, mask, data_format), source=source)
+    box = (params.top, params.bottom, params.left, params.right)
+    # The partners' pixels are read inside the fused paste, never gathered as a full copy.
+    return mixing.paste_box(target, target if source is None else source, box, data_format, partner=params.partner)

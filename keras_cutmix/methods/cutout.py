@@ -9,9 +9,8 @@ import keras
 
 from keras_cutmix import inputs, sampling, validation
 from keras_cutmix._backend import ops
-from keras_cutmix.masks import box_mask, mask_for
 from keras_cutmix.methods.base import MixOptions
-from keras_cutmix.mixing import paste
+from keras_cutmix.mixing import paste_box
 from keras_cutmix.sampling import MixParams
 
 FILL_MODES = ("constant", "gaussian_noise")
@@ -38,16 +37,21 @@ class CutoutOptions(MixOptions):
 
     def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
         return sampling.sample_cutout(
-            seed, batch_size, height, width, size=self.size, size_range=self.size_range,
-            probability=probability, mode=self.mode,
+            seed,
+            batch_size,
+            height,
+            width,
+            size=self.size,
+            size_range=self.size_range,
+            probability=probability,
+            mode=self.mode,
         )
 
     def transform_images(self, images: Any, params: MixParams) -> Any:
-        height, width = inputs.spatial_size(images, self.data_format)
-        mask = mask_for(images, box_mask(params.top, params.bottom, params.left, params.right, height, width), self.data_format)
+        box = (params.top, params.bottom, params.left, params.right)
         if self.fill_mode == "gaussian_noise":
-            return paste(images, gaussian_noise_like(images, params.seed), mask)
-        return paste(images, ops.cast(self.fill_value, images.dtype), mask)
+            return paste_box(images, gaussian_noise_like(images, params.seed), box, self.data_format)
+        return paste_box(images, ops.cast(self.fill_value, images.dtype), box, self.data_format)
 
 
 def gaussian_noise_like(images: Any, seed: Any) -> Any:
@@ -61,7 +65,9 @@ def gaussian_noise_like(images: Any, seed: Any) -> Any:
     values = ops.cast(images, compute)
     axes = tuple(range(1, len(images.shape)))
     low, high = ops.min(values, axis=axes, keepdims=True), ops.max(values, axis=axes, keepdims=True)
-    noise = (low + high) / 2.0 + (high - low) / 6.0 * sampling.normal(sampling.offset_seed(seed, 3), tuple(ops.shape(images)))
+    noise = (low + high) / 2.0 + (high - low) / 6.0 * sampling.normal(
+        sampling.offset_seed(seed, 3), tuple(ops.shape(images))
+    )
     noise = ops.minimum(ops.maximum(noise, low), high)
     if not keras.backend.is_float_dtype(dtype):
         noise = ops.round(noise)
