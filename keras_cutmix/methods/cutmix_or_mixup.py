@@ -9,7 +9,7 @@ from keras_cutmix import sampling, validation
 from keras_cutmix._backend import ops
 from keras_cutmix.methods.base import MixOptions
 from keras_cutmix.methods.cutmix import paste_box
-from keras_cutmix.mixing import blend
+from keras_cutmix.mixing import blend_from
 from keras_cutmix.sampling import MixParams
 
 
@@ -75,5 +75,5 @@ class CutMixOrMixUpOptions(MixOptions):
 
     def transform_images(self, images: Any, params: MixParams) -> Any:
         # Samples switched to MixUp have an empty box, those switched to CutMix blend 0.
-        blended = blend(images, ops.take(images, params.partner, axis=0), params.blend)
+        blended = blend_from(images, params.partner, params.blend)
         return paste_box(blended, params, self.data_format, source=images)

@@ -6,9 +6,8 @@ import dataclasses
 from typing import Any, ClassVar
 
 from keras_cutmix import bounding_boxes, inputs, sampling, validation
-from keras_cutmix._backend import ops
 from keras_cutmix.methods.base import MixOptions
-from keras_cutmix.mixing import blend
+from keras_cutmix.mixing import blend_from
 from keras_cutmix.sampling import MixParams
 
 
@@ -34,7 +33,7 @@ class MixUpOptions(MixOptions):
         return sampling.sample_mixup(seed, batch_size, alpha=self.alpha, probability=probability, mode=self.mode)
 
     def transform_images(self, images: Any, params: MixParams) -> Any:
-        return blend(images, ops.take(images, params.partner, axis=0), params.blend)
+        return blend_from(images, params.partner, params.blend)
 
     def transform_bounding_boxes(self, boxes: dict, params: MixParams, height: Any, width: Any) -> dict:
         return bounding_boxes.union_bounding_boxes(boxes, params.partner, params.blend > 0)
