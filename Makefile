@@ -13,10 +13,10 @@ venv:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt -e ".[test,docs,dev]"
 
+# The three backends' legs run side by side (each prints when it ends): on 2
+# cores that is ~9.5 minutes instead of ~13 one after another.
 test: venv lint doctest
-	KERAS_BACKEND=tensorflow $(PYTEST) tests
-	KERAS_BACKEND=jax $(PYTEST) tests
-	KERAS_BACKEND=torch $(PYTEST) tests
+	$(MAKE) -j3 --output-sync=target test-tensorflow test-jax test-torch
 	$(MAKE) wheel-check
 
 # ruff (lint and format) on the whole tree, mypy on the package.

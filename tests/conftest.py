@@ -14,11 +14,22 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Backend-independent tests (`@pytest.mark.once`) run in the tensorflow leg only."""
+    """Backend-independent tests (`@pytest.mark.once`) run in the tensorflow leg only.
+
+    Tests that run scripts in processes of their own (`@pytest.mark.own_process`:
+    bench.py, gpu.sh; the scripts set their backends) run once too, in the
+    torch leg, the lightest, so the legs take similar times side by side.
+    """
+    own = pytest.mark.skip(reason="runs scripts in their own processes: once, in the torch leg of the suite")
+    for item in items:
+        if item.get_closest_marker("own_process") is not None and BACKEND != "torch":
+            item.add_marker(own)
     if BACKEND == "tensorflow":
         return
     skip = pytest.mark.skip(reason="backend-independent: runs once, in the tensorflow leg of the suite")
     for item in items:
+        if item.get_closest_marker("own_process") is not None:
+            continue
         # tests/examples: the examples' helpers and scripts (TensorFlow, NumPy, matplotlib).
         if item.get_closest_marker("once") is not None or "examples" in pathlib.Path(str(item.fspath)).parts[-2:-1]:
             item.add_marker(skip)

@@ -6,13 +6,12 @@ import pathlib
 import subprocess
 import sys
 
-import keras
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="bench.py's settings run on the TensorFlow backend")
+@pytest.mark.own_process  # bench.py on the TensorFlow backend, in its own process
 def test_bench_quick_writes_json(tmp_path):
     out = tmp_path / "results.json"
     env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")

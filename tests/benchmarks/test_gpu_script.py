@@ -18,7 +18,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.once
+@pytest.mark.own_process
 @pytest.mark.skipif(shutil.which("bash") is None or shutil.which("timeout") is None, reason="needs bash and timeout")
 def test_gpu_script_runs_on_cpu_without_tensorflow(tmp_path):
     blocker = tmp_path / "no_tensorflow" / "tensorflow"

@@ -55,7 +55,7 @@ def _import_fit_compare():
 
 
 @pytest.mark.slow
-@TENSORFLOW_ONLY
+@pytest.mark.own_process  # the script on the TensorFlow backend, in its own process
 def test_fit_compare_smoke(tmp_path, fake_fashion_mnist):
     pytest.importorskip("matplotlib")
     (tmp_path / "data").mkdir()
