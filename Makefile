@@ -15,8 +15,8 @@ venv:
 
 # The three backends' legs run side by side (each prints when it ends): on 2
 # cores that is ~9.5 minutes instead of ~13 one after another.
-test: venv lint doctest
-	$(MAKE) -j3 --output-sync=target test-tensorflow test-jax test-torch
+test: venv lint
+	$(MAKE) -j4 --output-sync=target doctest test-tensorflow test-jax test-torch
 	$(MAKE) wheel-check
 
 # ruff (lint and format) on the whole tree, mypy on the package.
