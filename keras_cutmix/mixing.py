@@ -138,7 +138,7 @@ def _box_kernel(layout: str, source_kind: str) -> Any:
         if source_kind != "fill":
             source = view(source)
         if source_kind == "taken":  # the partners' rows
-            source = take_rows(source, rest[0])
+            source = ops.take(source, rest[0], axis=0)
         out = ops.where(in_rows, ops.where(in_cols, source, flat), flat)
         return ops.reshape(out, shape) if layout == "channels_last" else out
 
@@ -151,20 +151,7 @@ def _where(mask: Any, source: Any, target: Any) -> Any:
 
 
 def _where_taken(mask: Any, source: Any, partner: Any, target: Any) -> Any:
-    return ops.where(mask, take_rows(source, partner), target)
-
-
-def take_rows(x: Any, index: Any) -> Any:
-    """`x[index]` along the batch axis: each sample's partner.
-
-    On torch, advanced indexing: Keras' `ops.take` there is `index_select`,
-    several times slower on CPU (benchmarks/README.md). The same values.
-    """
-    if backend_name() == "torch" and not isinstance(x, keras.KerasTensor):
-        import torch
-
-        return x[ops.convert_to_tensor(index).to(torch.long)]
-    return ops.take(x, index, axis=0)
+    return ops.where(mask, ops.take(source, partner, axis=0), target)
 
 
 def _fused(fn: Any, *args: Any) -> Any:
@@ -230,7 +217,7 @@ def blend_from(target: Any, partner: Any, weight: Any) -> Any:
 
 
 def _blend_taken(target: Any, partner: Any, weight: Any) -> Any:
-    return blend(target, take_rows(target, partner), weight)
+    return blend(target, ops.take(target, partner, axis=0), weight)
 
 
 INTERPOLATIONS = ("bilinear", "nearest")
