@@ -1,8 +1,9 @@
 """The documentation runs as written, and the docs site builds.
 
 Every ```python block of README.md and docs/*.md is executed, each in a fresh
-namespace of its own, under every Keras backend (the snippets run Keras
-code). A page whose blocks build on each other can say so with the line
+namespace of its own, under the tensorflow and torch backends (the snippets
+run Keras code; the jax leg runs the same calls through the rest of tests/,
+and skips them to keep `make test` within its time). A page whose blocks build on each other can say so with the line
 `<!-- snippets: shared namespace -->`: its blocks then run in order in one
 namespace, as one test. No page does today.
 
@@ -86,11 +87,18 @@ def test_fences_are_known():
     assert not unknown, f"fences neither run (```python) nor known not to be ({sorted(NOT_RUN - {''})}): {unknown}"
 
 
+ON_JAX = pytest.mark.skipif(
+    keras.backend.backend() == "jax", reason="the snippets run in the tensorflow and torch legs"
+)
+
+
+@ON_JAX
 @pytest.mark.parametrize("page, line, code", SEPARATE)
 def test_snippet_runs(page, line, code):
     _run(page, line, code, {"__name__": "__snippet__"})
 
 
+@ON_JAX
 @pytest.mark.parametrize("page, blocks", SHARED)
 def test_page_snippets_run_in_order(page, blocks):
     namespace = {"__name__": "__snippet__"}

@@ -205,12 +205,13 @@ def run_workers(tmp_path: pathlib.Path) -> list[dict]:
     return [json.loads((tmp_path / f"worker{index}.json").read_text()) for index in range(WORKERS)]
 
 
+# The workers are processes of their own on the TensorFlow backend; the
+# tests only read what they wrote: once, in the torch leg (conftest.py).
+pytestmark = pytest.mark.own_process
+
+
 @pytest.fixture(scope="module")
 def workers(tmp_path_factory):
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip(f"tf.distribute: runs in the tensorflow leg of the suite (this is {keras.backend.backend()})")
     return run_workers(tmp_path_factory.mktemp("multi_worker"))
 
 
