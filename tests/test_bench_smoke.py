@@ -50,3 +50,19 @@ def test_bench_quick_writes_json(tmp_path):
         if row["impl"].startswith("keras_cutmix"):
             assert "median" in row, row
     assert all({"target", "value", "limit", "met"} <= set(t) for t in report["targets"])
+
+
+@pytest.mark.own_process  # the script on the TensorFlow backend, in its own process
+def test_map_parts_prints_every_part(tmp_path):
+    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "map_parts.py"), "uint8", "8x16x16x3"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = [line.split("  ")[0] for line in proc.stdout.splitlines() if "ms per batch" in line]
+    assert rows == ["copy", "XLA-compiled copy", "paste_box alone", "draw alone", "CutMix batch", "CutMix sample"]
