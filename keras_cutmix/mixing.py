@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from keras_cutmix._backend import backend_name, in_xla_context, ops, tensorflow_ops
+from keras_cutmix.inputs import spatial_size
 from keras_cutmix.masks import box_mask, mask_for
 
 
@@ -34,12 +35,12 @@ def paste_box(target: Any, source: Any, box: tuple, data_format: str | None, par
     loop (XLA; on TensorFlow see `_fused`), that is one vectorized pass, like
     a copy, reading each output value where it lies (the partner's in place,
     no gathered copy of the batch). The two tests are computed before the
-    compiled loop and handed to it: fused into it they would be recomputed for
-    every value, in int32, which costs uint8 images 2x (benchmarks/README.md).
+    compiled loop and handed to it: fused into it, they would be recomputed
+    in int32 for every value (benchmarks/README.md).
 
-    Eager torch runs each op on its own, and there the nested selects are two
-    passes: it takes the (n, H, W) mask and one `where` instead (measured
-    faster for float32, benchmarks/README.md); the pixels are the same.
+    Eager torch runs each op on its own, where the nested selects would be two
+    passes: it builds the (n, H, W) mask and takes one `where` instead; the
+    pixels are the same.
     """
     layout = _layout(target, data_format)
     shape = tuple(getattr(source, "shape", ()))
@@ -47,13 +48,12 @@ def paste_box(target: Any, source: Any, box: tuple, data_format: str | None, par
         raise ValueError(
             f"`source` must be a scalar or have the target's shape {tuple(target.shape)}; received shape {shape}."
         )
-    dims = ops.shape(target)
     if backend_name() == "torch":
-        height, width = (dims[2], dims[3]) if layout == "channels_first" else (dims[1], dims[2])
+        height, width = spatial_size(target, data_format)
         top, bottom, left, right = (ops.convert_to_tensor(v) for v in box)
         mask = mask_for(target, box_mask(top, bottom, left, right, height, width), data_format)
         return paste(target, source, mask) if partner is None else paste_from(target, partner, mask, source=source)
-    in_rows, in_cols = _box_tests(box, layout, dims)
+    in_rows, in_cols = _box_tests(box, layout, ops.shape(target))
     if partner is not None:
         return _fused(_box_kernel(layout, "taken"), in_rows, in_cols, source, partner, target)
     return _fused(_box_kernel(layout, "full" if shape else "fill"), in_rows, in_cols, source, target)
@@ -158,11 +158,11 @@ def _fused(fn: Any, *args: Any) -> Any:
     """Run `fn(*args)`; on TensorFlow, as one XLA-compiled function.
 
     TensorFlow's graph executor runs a broadcast `where` element by element
-    (SelectV2's generic broadcasting kernel, ~5 ns per element here) and
-    materializes `take(source, partner)` as a full copy of the batch first.
-    Compiled by XLA, the same ops are one fused, vectorized loop that reads
-    each pixel where it is and writes each output pixel once: 2x-12x faster in
-    `tf.function` and `Dataset.map` (benchmarks/README.md). The math is the
+    (SelectV2's generic broadcasting kernel) and materializes
+    `take(source, partner)` as a full copy of the batch first. Compiled by
+    XLA, the same ops are one fused, vectorized loop that reads each pixel
+    where it is and writes each output pixel once (measured in
+    benchmarks/README.md). The math is the
     same `ops` code on every backend; JAX and torch callers (and symbolic
     KerasTensors) run it directly.
     """
@@ -171,7 +171,7 @@ def _fused(fn: Any, *args: Any) -> Any:
     if in_xla_context():
         # Already being compiled (jit_compile=True): a nested compiled call
         # would only fence these ops off from the fusion around them
-        # (measured 1.5x slower on uint8 at 224x224).
+        # (slower, benchmarks/README.md).
         return fn(*args)
     return _xla_function(fn)(*args)
 
@@ -209,9 +209,9 @@ def blend(target: Any, source: Any, weight: Any) -> Any:
 def blend_from(target: Any, partner: Any, weight: Any) -> Any:
     """`blend(target, target[partner], weight)` as one fused loop (see `_fused`).
 
-    TensorFlow's executor runs the casts, products and sum as separate
-    passes over the batch (uint8 at 224x224: 13x a copy in `Dataset.map`);
-    compiled, they are one pass reading each partner pixel in place.
+    TensorFlow's executor runs the gather, casts, products and sum as
+    separate passes over the batch; compiled, they are one pass reading each
+    partner pixel in place (benchmarks/README.md).
     """
     return _fused(_blend_taken, target, partner, weight)
 
