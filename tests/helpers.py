@@ -2,8 +2,33 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
+import subprocess
+import sys
+
 import keras
 import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def run_script(path, *args, timeout=300, **env):
+    """Run a script of the repository (`path` from its root) in a process of its own, on the TensorFlow backend.
+
+    Asserts that it exits 0 (showing the end of its output otherwise) and returns the finished process.
+    """
+    environment = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3", **env)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / path), *map(str, args)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
 
 
 def to_numpy(x):

@@ -1,29 +1,15 @@
 """benchmarks/bench.py --quick runs and writes its JSON report (no timing assertions)."""
 
 import json
-import os
-import pathlib
-import subprocess
-import sys
 
 import pytest
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from helpers import run_script
 
 
 @pytest.mark.own_process  # bench.py on the TensorFlow backend, in its own process
 def test_bench_quick_writes_json(tmp_path):
     out = tmp_path / "results.json"
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick", "--no-keras-cv", "--output", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_script("benchmarks/bench.py", "--quick", "--no-keras-cv", "--output", out)
     report = json.loads(out.read_text())
     assert set(report) >= {"meta", "results", "ratios", "targets"}
     assert {"date", "command", "machine", "versions", "backend"} <= set(report["meta"])
@@ -53,16 +39,7 @@ def test_bench_quick_writes_json(tmp_path):
 
 
 @pytest.mark.own_process  # the script on the TensorFlow backend, in its own process
-def test_map_parts_prints_every_part(tmp_path):
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "map_parts.py"), "uint8", "8x16x16x3"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+def test_map_parts_prints_every_part():
+    proc = run_script("benchmarks/map_parts.py", "uint8", "8x16x16x3")
     rows = [line.split("  ")[0] for line in proc.stdout.splitlines() if "ms per batch" in line]
     assert rows == ["copy", "XLA-compiled copy", "paste_box alone", "draw alone", "CutMix batch", "CutMix sample"]

@@ -9,7 +9,6 @@ import json
 import math
 import os
 import pathlib
-import subprocess
 import sys
 
 import keras
@@ -18,6 +17,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples"))
+from helpers import run_script  # noqa: E402
 from paper import report, statistics  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -62,44 +62,18 @@ def test_fit_compare_smoke(tmp_path, fake_fashion_mnist):
     fake_fashion_mnist(tmp_path / "data", n_train=64, n_test=40)
     out = tmp_path / "results"
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=path)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "fit_compare.py"),
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--methods",
-            "baseline,cutout,mixup,cutmix",
-            "--model",
-            "cnn",
-            "--width",
-            "4",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "16",
-            "--train-size",
-            "0",
-            "--val-size",
-            "16",
-            "--fgsm-size",
-            "16",
-            "--cam-size",
-            "8",
-            "--no-jit",
-            "--verbose",
-            "0",
-            "--output",
-            str(out),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    proc = run_script(
+        "examples/fit_compare.py",
+        "--data-dir",
+        tmp_path / "data",
+        "--methods",
+        "baseline,cutout,mixup,cutmix",
+        *TINY,
+        "--output",
+        out,
         timeout=600,
+        PYTHONPATH=path,
     )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads((out / "results.json").read_text())
     assert [r["method"] for r in report["results"]] == ["baseline", "cutout", "mixup", "cutmix"]
     for r in report["results"]:
