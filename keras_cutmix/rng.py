@@ -152,18 +152,78 @@ def _draw_2d(seed: Any, rows: Any, batch: Any, rolled: bool, as_uniform: bool) -
     return ops.multiply(ops.cast(top, "float32"), 2.0**-24)
 
 
+def _xla_rng_bit_generator() -> Callable | None:
+    """XLA's own RngBitGenerator (TensorFlow's `xla.rng_bit_generator`), or None where it moved."""
+    try:
+        from tensorflow.compiler.tf2xla.python.xla import rng_bit_generator
+    except ImportError:  # private module: the ops above give the same bits
+        return None
+    return rng_bit_generator
+
+
+def _draw_2d_in_xla(seed: Any, rows: int, batch: Any, as_uniform: bool) -> Any:
+    """`_draw_2d` for TensorFlow code that XLA compiles: the same bits from XLA's Threefry.
+
+    XLA's RngBitGenerator with the THREEFRY algorithm is Threefry-2x32-20
+    with the u64 key k0 + k1·2**32 and the u64 counter c + i for the i-th
+    pair of outputs (interleaved: output 2i is the first word of counter
+    c + i). Row r of our draw is counter (b, r), i.e. the u64 b + r·2**32:
+    one generator call per row, starting at r·2**32, keeping the even
+    outputs. About 25 graph nodes instead of ~250 for the rounds written out
+    (or ~100 for a loop): every fresh tf.data iterator converts, analyses
+    and optimizes each node of an XLA function's graph again
+    (benchmarks/README.md), while the compiled program is cached. Returns
+    None where TensorFlow has no such op, or `rows` is not a Python int.
+    """
+    generator = _xla_rng_bit_generator()
+    if generator is None or not isinstance(rows, (int, np.integer)):
+        return None
+    import tensorflow as tf
+
+    words = _tensorflow_seed_words(_seed_tensor(seed))  # (2,) uint64, each < 2**32
+    key = tf.reduce_sum(tf.bitwise.left_shift(words, tf.constant([0, 32], tf.uint64)))  # disjoint bits: + is |
+    counters = tf.constant([[0, r << 32] for r in range(int(rows))], tf.uint64)  # (rows, 2): row r's first counter
+    states = tf.unstack(tf.bitwise.bitwise_or(counters, tf.stack([key, tf.constant(0, tf.uint64)])))
+    size = tf.reshape(2 * tf.cast(batch, tf.int32), (1,))
+    pairs = [generator(tf.random.Algorithm.THREEFRY, state, size, tf.uint32)[1] for state in states]
+    word = tf.unstack(tf.reshape(tf.stack(pairs), (int(rows), -1, 2)), axis=2)[0]  # (rows, B) first words
+    if not as_uniform:
+        return tf.bitcast(word, tf.int32)
+    return tf.cast(tf.bitwise.right_shift(word, tf.constant(8, tf.uint32)), tf.float32) * (2.0**-24)
+
+
+def _tensorflow_seed_words(seed: Any) -> Any:
+    """The seed's two words modulo 2**32 (as `seed_words`), as a (2,) uint64 TensorFlow tensor."""
+    import tensorflow as tf
+
+    dtype = seed.dtype
+    if dtype in (tf.int64, tf.uint64):
+        words = tf.bitcast(seed, tf.uint64) if dtype == tf.int64 else seed
+        return tf.bitwise.bitwise_and(words, tf.constant(0xFFFFFFFF, tf.uint64))
+    if dtype != tf.uint32:
+        # int32 keeps its bits; 8- and 16-bit words are sign-extended first (modulo 2**32 the same word)
+        seed = tf.bitcast(tf.cast(seed, tf.int32), tf.uint32)
+    return tf.cast(seed, tf.uint64)
+
+
 @functools.cache
 def _tensorflow_function(as_uniform: bool, jit_compile: bool) -> Callable:
     """`_draw_2d` as one TensorFlow function call (one XLA op with `jit_compile`).
 
     Run op by op, its ~160 tiny integer ops cost far more than the hashing
     itself (eagerly, and in graphs that TensorFlow runs op by op, tf.data
-    included). Inside XLA it is inlined instead (see `bits`).
+    included). Compiled, it is XLA's Threefry (`_draw_2d_in_xla`): the same
+    bits from a graph of a few nodes. Inside XLA it is inlined instead (see
+    `bits`).
     """
     import tensorflow as tf
 
     def run(seed, rows, batch):
         with tensorflow_ops():
+            if jit_compile:
+                word = _draw_2d_in_xla(seed, rows, batch, as_uniform)
+                if word is not None:
+                    return word
             return _draw_2d(seed, rows, batch, rolled=False, as_uniform=as_uniform)
 
     return tf.function(run, jit_compile=jit_compile, autograph=False)
@@ -194,12 +254,18 @@ def _draw(seed: Any, shape: Sequence[Any], as_uniform: bool) -> Any:
         return _jax_function(as_uniform)(seed, int(rows), int(batch))
     if backend == "tensorflow":
         if in_xla_context():
-            # Inlined, with the rounds in a loop: fused into a consumer (an
-            # argmax), 20 unrolled rounds take TensorFlow's XLA exponential time.
-            return _draw_2d(seed, rows, batch, rolled=True, as_uniform=as_uniform)
+            # Inlined: XLA's Threefry where TensorFlow has it, else the rounds
+            # in a loop (fused into a consumer, an argmax, 20 unrolled rounds
+            # take TensorFlow's XLA exponential time).
+            word = _draw_2d_in_xla(seed, rows, batch, as_uniform)
+            return _draw_2d(seed, rows, batch, rolled=True, as_uniform=as_uniform) if word is None else word
         # In graphs one XLA op (compiled once per shape); eagerly a plain graph (no compile per shape).
         jit = not _executing_eagerly_in_tensorflow()
-        return _tensorflow_function(as_uniform, jit)(seed, ops.cast(rows, "int32"), ops.cast(batch, "int32"))
+        if jit and isinstance(rows, (int, np.integer)):
+            rows = int(rows)  # a Python int: the rows' counters are constants of the compiled graph
+        else:
+            rows = ops.cast(rows, "int32")
+        return _tensorflow_function(as_uniform, jit)(seed, rows, ops.cast(batch, "int32"))
     return _draw_2d(seed, rows, batch, rolled=backend == "jax", as_uniform=as_uniform)
 
 

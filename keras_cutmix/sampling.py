@@ -101,6 +101,8 @@ def sample_beta(alpha: float, u: Any) -> Any:
     """
     if alpha == 1.0:
         return u[0]
+    if isinstance(u, (tuple, list)):  # rows from `draw`
+        u = ops.stack(u)
     half = 3 * GAMMA_PROPOSALS + 1
     return ops.sigmoid(_log_gamma(alpha, u[:half]) - _log_gamma(alpha, u[half:]))
 
@@ -112,9 +114,11 @@ def sample_partners(u: Any) -> Any:
     This is one cycle through the whole batch, so no sample is paired with
     itself (for B > 1) and every sample is pasted into exactly one other.
     """
-    order = ops.argsort(u)
+    order = ops.cast(ops.argsort(u), "int32")
     next_in_order = ops.roll(order, -1, axis=0)
-    return ops.cast(ops.take(next_in_order, ops.argsort(order), axis=0), "int32")
+    # partner[order[i]] = order[i + 1]: the inverse permutation written in
+    # place (one scatter, not a second sort and a gather: fewer graph nodes).
+    return ops.scatter(order[:, None], next_in_order, ops.shape(order))
 
 
 def _centred_span(centre: Any, length: Any, size: Any) -> tuple[Any, Any]:
@@ -212,11 +216,18 @@ def normal(seed: Any, shape: tuple) -> Any:
     return ops.reshape(z, shape)
 
 
-def draw(seed: Any, rows: int, batch_size: Any, mode: str) -> tuple[Any, Any]:
-    """Uniform rows for one draw: partner keys (B,) and per-sample/batch rows."""
+def draw(seed: Any, rows: int, batch_size: Any, mode: str) -> tuple[Any, tuple]:
+    """Uniform rows for one draw: partner keys (B,) and a tuple of `rows` per-sample (B,) or batch (1,) rows.
+
+    Rows are unstacked in one op rather than sliced one by one: in a TF
+    graph each slice is four nodes, and every fresh tf.data iterator pays
+    for every node (benchmarks/README.md).
+    """
     u = uniform(seed, (1 + rows, batch_size))
-    per = u[1:] if mode == "sample" else u[1:, :1]
-    return u[0], per
+    keys, *per = ops.unstack(u)
+    if mode != "sample":
+        per = ops.unstack(u[1:, :1])
+    return keys, tuple(per)
 
 
 def sides_in_range(u_h: Any, u_w: Any, ratio_range: tuple, height: Any, width: Any) -> tuple[Any, Any]:

@@ -288,8 +288,8 @@ def test_dynamic_batch_size_in_tf_function_and_tf_data():
         np.testing.assert_array_equal(u.numpy(), np_uniform((7, i), 4, (5, 5, 3)[i]))
 
 
-def test_xla_runs_the_rolled_schedule_with_the_same_bits():
-    """Under XLA the 20 rounds sit in a loop (TF's XLA compile time explodes without it)."""
+def test_xla_runs_xla_threefry_with_the_same_bits():
+    """Under XLA the draw is XLA's own Threefry (RngBitGenerator): the same bits from a graph of a few nodes."""
     import tensorflow as tf
 
     def draw(seen):
@@ -305,7 +305,11 @@ def test_xla_runs_the_rolled_schedule_with_the_same_bits():
     for function in (xla, plain):
         np.testing.assert_array_equal(function(seed).numpy().view(np.uint32), np_bits((3, 4), 5, 9))
     assert in_xla and all(in_xla) and in_graph and not any(in_graph)
-    assert "while(" in xla.experimental_get_compiler_ir(seed)(stage="hlo")
+    assert "XlaRngBitGenerator" in {op.type for op in xla.get_concrete_function(seed).graph.get_operations()}
+    assert "BitwiseXor" not in {op.type for op in xla.get_concrete_function(seed).graph.get_operations()}
+    # The key from seed words of every integer dtype, modulo 2**32 (int64 words past 32 bits, negatives).
+    for words, dtype in (((-5, 2**31 - 1), tf.int32), ((2**40 + 7, -(2**63)), tf.int64), ((2**32 - 1, 9), tf.uint32)):
+        np.testing.assert_array_equal(xla(tf.constant(words, dtype)).numpy().view(np.uint32), np_bits(words, 5, 9))
     op_types = {op.type for op in plain.get_concrete_function(seed).graph.get_operations()}
     assert not op_types & {"While", "StatelessWhile"}, "plain graphs keep the rounds unrolled"
     assert "BitwiseXor" not in op_types, "plain graphs call the hash as one (XLA) function"
