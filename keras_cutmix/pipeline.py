@@ -101,6 +101,10 @@ def apply_mix(data: dict, seed: Any, options: MixOptions, training: bool = True,
     if not batched or not training or (isinstance(probability, float) and probability == 0.0):
         return out
     if _compiles_in_graph(out):
+        if not isinstance(probability, (int, float)):
+            import tensorflow as tf
+
+            probability = tf.convert_to_tensor(probability)  # a variable (CutMixModel's) is read here
         return _compiled_draw_and_mix(options)(out, sampling.as_seed(seed), probability)
     return draw_and_mix(out, seed, options, probability)
 

@@ -21,10 +21,13 @@ Guarantees:
   tensor), and a 1-D draw (n,) is row 0 of a (rows, n) draw.
 - Stateless, vectorized (no per-sample loop), XLA-safe. Not cryptographic.
 
-How it runs (the same ops, the same bits): TensorFlow graphs (tf.function,
-tf.data) call it as one nested XLA function, eager TensorFlow as one graph,
-JAX under `jax.jit`; inside XLA (TensorFlow's or JAX's) the last 16 rounds
-sit in a 2-step loop; torch runs it op by op.
+How it runs (the same bits everywhere): TensorFlow graphs (tf.function,
+tf.data) call it as one nested XLA function, eager TensorFlow as one graph;
+code that TensorFlow's XLA compiles draws with XLA's own Threefry
+(RngBitGenerator, `_draw_2d_in_xla`: a few graph nodes, which a fresh
+tf.data iterator instantiates far faster than the rounds written out);
+JAX runs the ops under `jax.jit`, the last 16 rounds in a 2-step loop;
+torch runs them op by op.
 """
 
 from __future__ import annotations

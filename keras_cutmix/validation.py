@@ -363,7 +363,10 @@ def _assert(condition: Any, message: str, shown: Any, guarded: Any) -> Any:
     """`guarded`, run only after asserting `condition` (TF graphs)."""
     import tensorflow as tf
 
-    check = tf.debugging.Assert(condition, [message, shown], summarize=2 * _SHOWN)
+    # The Assert op itself: `tf.debugging.Assert` wraps it in a `cond`, an If
+    # node with two branch functions that a fresh tf.data iterator
+    # instantiates again every epoch (benchmarks/README.md). Same error.
+    check = tf.raw_ops.Assert(condition=condition, data=[message, shown], summarize=2 * _SHOWN)
     with tf.control_dependencies([check]):
         return tf.identity(guarded)
 
