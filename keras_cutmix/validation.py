@@ -9,7 +9,7 @@
     `torch.compile`): the small tensors (B ids, B×K labels) are read and a
     `ValueError` names the bad values;
   - a TensorFlow graph that XLA does not compile (`tf.data`, `tf.function`,
-    Keras' TF `fit` without `jit_compile`): a `tf.debugging.Assert` on the same
+    Keras' TF `fit` without `jit_compile`): an `Assert` op on the same
     condition fails the batch with `InvalidArgumentError` when it runs;
   - traced without asserts (JAX `jit`, `jit_compile=True`, `torch.compile`):
     no check; ids out of range give all-zero one-hot rows, NaN labels propagate.
@@ -355,7 +355,7 @@ def values_known(x: Any) -> bool:
 
 
 def graph_asserts() -> bool:
-    """True in a TensorFlow graph that can run `tf.debugging.Assert` (not XLA)."""
+    """True in a TensorFlow graph that can run an `Assert` op (not XLA)."""
     return backend_name() == "tensorflow" and in_tensorflow_graph() and not in_xla_context()
 
 
