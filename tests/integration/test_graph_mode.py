@@ -160,9 +160,13 @@ def test_graph_is_vectorized_without_loops_channel_masks_or_float_grids():
     images = tf.constant(source_images(B, H, W, channels=3, dtype="uint8"))
     for mode in ("batch", "sample"):
         for alpha in (1.0, 0.3):
-            fn = tf.function(lambda x, y: keras_cutmix.cutmix(x, y, seed=[1, 2], mode=mode, alpha=alpha, num_classes=B))
-            graph = fn.get_concrete_function(images, tf.range(B)).graph
+            call = lambda x, y: keras_cutmix.cutmix(x, y, seed=[1, 2], mode=mode, alpha=alpha, num_classes=B)
+            # Under XLA the whole call is one flat graph; in a plain graph it is a
+            # call to one XLA function (in the graph's library), checked below.
+            graph = tf.function(call, jit_compile=True).get_concrete_function(images, tf.range(B)).graph
+            library = tf.function(call).get_concrete_function(images, tf.range(B)).graph.as_graph_def().library
             op_types = {op.type for op in graph.get_operations()}
+            op_types |= {node.op for function in library.function for node in function.node_def}
             assert not op_types & {"While", "StatelessWhile", "MapDataset", "TensorListReserve"}, op_types
             for op in graph.get_operations():
                 for t in op.outputs:
@@ -197,3 +201,26 @@ def test_layer_in_model_compiled_with_jit():
     # Inference leaves the images alone: predict == the model without CutMix.
     head = keras.Sequential(model.layers[1:])
     np.testing.assert_allclose(model.predict(x, verbose=0), head.predict(x, verbose=0), atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["batch", "sample"])
+def test_tf_data_map_function_is_small(mode):
+    """A fresh tf.data iterator instantiates every node of the map function again (issue #22).
+
+    The layer's map function is its checks and one call to one XLA function
+    (draw, labels and paste), with no nested loops or conds; 506 nodes in
+    five graphs before issue #22, 253 in two after. The bounds leave room,
+    and fail on a return of the draw's ~250 unrolled rounds.
+    """
+    layer = keras_cutmix.CutMix(seed=1, mode=mode)
+    spec = (tf.TensorSpec((None, H, W, 3), tf.float32), tf.TensorSpec((None,), tf.int32))
+    ds = tf.data.Dataset.from_tensors((tf.zeros((B, H, W, 3)), tf.range(B))).map(
+        lambda x, y: layer(x, tf.one_hot(y, B))
+    )
+    next(iter(ds))  # the layer runs in tf.data
+    function = tf.function(lambda x, y: layer(x, tf.one_hot(y, B)), autograph=False)
+    graph = function.get_concrete_function(*spec).graph.as_graph_def()
+    calls = [node for node in graph.node if node.op in ("StatefulPartitionedCall", "PartitionedCall")]
+    assert len(calls) == 1 and len(graph.library.function) == 1, [f.signature.name for f in graph.library.function]
+    assert len(graph.node) <= 80, len(graph.node)
+    assert len(graph.library.function[0].node_def) <= 300, len(graph.library.function[0].node_def)
