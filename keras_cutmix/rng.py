@@ -172,7 +172,7 @@ def _draw_2d_in_xla(seed: Any, rows: int, batch: Any, as_uniform: bool) -> Any:
     pair of outputs (interleaved: output 2i is the first word of counter
     c + i). Row r of our draw is counter (b, r), i.e. the u64 b + r·2**32:
     one generator call per row, starting at r·2**32, keeping the even
-    outputs. About 25 graph nodes instead of ~250 for the rounds written out
+    outputs. About 40 graph nodes instead of ~250 for the rounds written out
     (or ~100 for a loop): every fresh tf.data iterator converts, analyses
     and optimizes each node of an XLA function's graph again
     (benchmarks/README.md), while the compiled program is cached. Returns
