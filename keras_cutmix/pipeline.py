@@ -1,7 +1,8 @@
 """`apply_mix`: the one path every layer, function and model runs.
 
 inputs → checks → dense labels → one draw (`options.sample`) → each target
-transformed by the method (`options.transform_*`).
+transformed by the method (`options.transform_*`). On eager JAX the draw and
+the transforms run as one compiled call (`_compiled.compiled_mix`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_cutmix import inputs, labels, validation
+from keras_cutmix import inputs, labels, sampling, validation
 from keras_cutmix._backend import needs_tensorflow_ops, ops, tensorflow_ops
+from keras_cutmix._compiled import compiled_mix
 from keras_cutmix.methods.base import MixOptions
 from keras_cutmix.sampling import MixParams
 
@@ -92,9 +94,17 @@ def apply_mix(data: dict, seed: Any, options: MixOptions, training: bool = True,
     probability = options.probability if probability is None else probability
     if not batched or not training or (isinstance(probability, float) and probability == 0.0):
         return out
-    batch_size, height, width = inputs.spatial_dims(images, options.data_format)
+    compiled = compiled_mix(options, images)
+    if compiled is not None:
+        return compiled(out, sampling.as_seed(seed), probability)
+    return draw_and_mix(out, seed, probability, options)
+
+
+def draw_and_mix(data: dict, seed: Any, probability: Any, options: MixOptions) -> dict:
+    """One draw from `seed` applied to every target of a batch (labels already dense)."""
+    batch_size, height, width = inputs.spatial_dims(data[inputs.IMAGES], options.data_format)
     params = options.sample(seed, batch_size, height, width, probability)
-    return mix_targets(out, params, options)
+    return mix_targets(data, params, options)
 
 
 def run_functional(options: MixOptions, images: Any, labels: Any, sample_weight: Any, seed: Any, training: bool) -> Any:
