@@ -88,7 +88,7 @@ def _paste_one_box_torch(target: Any, source: Any, box: tuple, partner: Any, lay
     if layout == "channels_first":
         region = (slice(None), *region)
     partner = ops.convert_to_tensor(partner).long()
-    out[(slice(None), *region)] = source[(partner, *region)]
+    out[(slice(None),) + region] = source[(partner,) + region]
     return out
 
 
