@@ -8,6 +8,8 @@ of them can pass whatever the generator does.
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import numpy as np
 import pytest
@@ -322,3 +324,19 @@ def test_jax_eager_and_jit_match_the_reference():
         jitted = jax.jit(lambda s: rng.uniform(s, (6, 10)))(words)
         np.testing.assert_array_equal(np.asarray(eager), np_uniform(seed, 6, 10))
         np.testing.assert_array_equal(np.asarray(jitted), np_uniform(seed, 6, 10))
+
+
+@pytest.mark.parametrize("as_uniform", [False, True], ids=["bits", "uniform"])
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint32"])
+def test_numpy_twin_gives_the_bits_of_the_ops_version(as_uniform, dtype):
+    # `_numpy_draw` serves eager torch with a CPU seed: it must be the ops version, bit for bit.
+    for seed in SEEDS:
+        words = np.array(seed, dtype=np.int64) & 0xFFFFFFFF  # the same words modulo 2**32 in each dtype
+        host = words.astype(np.uint32).view(np.int32) if dtype == "int32" else words.astype(dtype)
+        twin = rng._numpy_draw(host, 7, 300, as_uniform)
+        with tensorflow_ops() if BACKEND == "tensorflow" else contextlib.nullcontext():
+            ops_version = to_numpy(rng._draw_2d(seed_tensor(seed), 7, 300, rolled=False, as_uniform=as_uniform))
+        assert twin.dtype == ops_version.dtype
+        np.testing.assert_array_equal(twin, ops_version)
+        reference = np_uniform(seed, 7, 300) if as_uniform else np_bits(seed, 7, 300).view(np.int32)
+        np.testing.assert_array_equal(twin, reference)
