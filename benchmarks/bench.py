@@ -296,23 +296,28 @@ def tf_map(shape, dtype, factories, repeats, batches, warm=2):
     blocks = {}
     for name, fn in fns.items():
         ds = base.map(fn, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        blocks[name] = functools.partial(iterator_block, ds, warm, batches)
+    return throughput(time_blocks(blocks, repeats), shape[0], batches)
 
-        def block(ds=ds):
-            it = iter(ds)
-            for _ in range(warm):
-                next(it)
-            start = time.perf_counter()
-            for _ in range(batches):
-                next(it)
-            elapsed = time.perf_counter() - start
-            del it
-            return elapsed
 
-        blocks[name] = block
-    cells = time_blocks(blocks, repeats)
+def iterator_block(iterable, warm, batches, sync=lambda out: out):
+    """Seconds for `batches` batches of a fresh iterator over `iterable`, after `warm` untimed ones."""
+    it = iter(iterable)
+    for _ in range(warm):
+        sync(next(it))
+    start = time.perf_counter()
+    for _ in range(batches):
+        sync(next(it))
+    elapsed = time.perf_counter() - start
+    del it
+    return elapsed
+
+
+def throughput(cells, batch_size, batches):
+    """Add images/s and seconds per batch to the cells of blocks of `batches` batches."""
     for cell in cells.values():
         if "median" in cell:
-            cell["images_per_s"] = shape[0] * batches / cell["median"]
+            cell["images_per_s"] = batch_size * batches / cell["median"]
             cell["batch_s"] = cell["median"] / batches
     return cells
 
@@ -679,25 +684,9 @@ def host_pipeline(shape, dtype, factories, repeats, batches, quick=False):
     blocks = {}
     for name, fn in fns.items():
         iterable = _host_iterable(backend, xn, yn, fn, shape[0], batches + 1)
-
-        def block(iterable=iterable):
-            it = iter(iterable)
-            sync(next(it))
-            start = time.perf_counter()
-            for _ in range(batches):
-                sync(next(it))
-            elapsed = time.perf_counter() - start
-            del it
-            return elapsed
-
-        blocks[name] = block
+        blocks[name] = functools.partial(iterator_block, iterable, 1, batches, sync)
     with _one_torch_thread(backend):
-        cells = time_blocks(blocks, repeats)
-    for cell in cells.values():
-        if "median" in cell:
-            cell["images_per_s"] = shape[0] * batches / cell["median"]
-            cell["batch_s"] = cell["median"] / batches
-    return cells
+        return throughput(time_blocks(blocks, repeats), shape[0], batches)
 
 
 def _host_iterable(backend, xn, yn, fn, batch_size, batches):
