@@ -98,6 +98,13 @@ def parse_args(argv=None):
         help=f"batches per epoch in the epoch setting (default {','.join(map(str, EPOCH_BATCHES))}; 224x224: 8 only)",
     )
     p.add_argument("--no-keras-cv", action="store_true", help="skip keras_cv even when importable")
+    p.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall: elapsed time (default); cpu: this process' CPU time (time.process_time), less sensitive to "
+        "other processes on a shared machine, meaningful with one compute thread (e.g. OMP_NUM_THREADS=1, torch)",
+    )
     p.add_argument("--output", default=str(HERE / "results.json"))
     return p.parse_args(argv)
 
@@ -116,6 +123,11 @@ import numpy as np
 import keras_cutmix
 
 # --------------------------------------------------------------------------- timing
+
+
+def clock() -> float:
+    """Seconds on the chosen clock (--clock): elapsed time, or this process' CPU time."""
+    return time.process_time() if ARGS.clock == "cpu" else time.perf_counter()
 
 
 def time_cells(calls: dict, repeats: int, warmup: int = 2, sync=lambda out: out) -> dict:
@@ -140,9 +152,9 @@ def time_cells(calls: dict, repeats: int, warmup: int = 2, sync=lambda out: out)
     faults = {name: 0 for name in live}
     for name, call in rotations(live, repeats):
         before = minor_faults()
-        start = time.perf_counter()
+        start = clock()
         sync(call())
-        times[name].append(time.perf_counter() - start)
+        times[name].append(clock() - start)
         faults[name] += minor_faults() - before
     for name, ts in times.items():
         # Minor page faults per call: fresh pages the allocator had to map
@@ -305,10 +317,10 @@ def iterator_block(iterable, warm, batches, sync=lambda out: out):
     it = iter(iterable)
     for _ in range(warm):
         sync(next(it))
-    start = time.perf_counter()
+    start = clock()
     for _ in range(batches):
         sync(next(it))
-    elapsed = time.perf_counter() - start
+    elapsed = clock() - start
     del it
     return elapsed
 
@@ -1010,6 +1022,7 @@ def write_report(args, results, ratios, notes, device, started, repeats, quick, 
             "quick": quick,
             "partial": partial,
             "repeats": repeats,
+            "clock": args.clock,
             "seconds": round(time.time() - started, 1),
             "machine": dict(machine_info()),
             "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
