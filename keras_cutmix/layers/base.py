@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import random
 import sys
 import warnings
 from typing import Any, ClassVar
@@ -61,6 +62,7 @@ class MixLayer(keras.layers.Layer):
         self.seed = validation.check_seed(seed)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
         self._owner_pid = os.getpid()  # an unseeded copy running in another process adds entropy
+        self._host_seed = self.seed if self.seed is not None else random.randrange(2**31)  # workers' seed word
         # The probability is a variable, read inside the compiled step or the
         # tf.data graph, so `set_probability` takes effect without a retrace;
         # a Python copy keeps it readable while Keras traces shapes.
@@ -146,15 +148,24 @@ class MixLayer(keras.layers.Layer):
         data, repack = inputs.unpack(images, labels, sample_weight)
         if not training:
             return repack(apply_mix(data, None, self.options, training=False))
-        seed_generator, probability = self._backend_state()
-        return repack(apply_mix(data, self._next_seed(seed_generator), self.options, probability=probability))
+        seed, probability = self._seed_and_probability()
+        return repack(apply_mix(data, seed, self.options, probability=probability))
 
-    def _next_seed(self, seed_generator: keras.random.SeedGenerator) -> Any:
-        """This call's seed: (seed, counter), folded with this worker's stream (`keras_cutmix.streams`)."""
+    def _seed_and_probability(self) -> tuple[Any, Any]:
+        """This call's seed, (seed, counter) folded with this worker's stream (`keras_cutmix.streams`), and probability."""
+        stream = streams.current_stream(self.seed is not None, self.__dict__.get("_owner_pid"))
+        if stream is not None and streams.in_worker() and not using_tensorflow_ops():
+            # A worker counts its own calls on the host and reads the probability from Python: the
+            # layer's variables may live on an accelerator that a forked worker must not touch.
+            with streams.COUNTER_LOCK:
+                pid, calls = self.__dict__.get("_worker_calls", (None, 0))
+                calls = calls if pid == os.getpid() else 0
+                self.__dict__["_worker_calls"] = (os.getpid(), calls + 1)
+            return rng.fold_in((self.__dict__["_host_seed"], calls), stream), self._probability
+        seed_generator, probability = self._backend_state()
         with streams.COUNTER_LOCK:  # threads sharing the layer never get the same counter
             seed = seed_generator.next()
-        stream = streams.current_stream(self.seed is not None, self.__dict__.get("_owner_pid"))
-        return seed if stream is None else rng.fold_in(seed, stream)
+        return (seed if stream is None else rng.fold_in(seed, stream)), probability
 
     @no_automatic_dependency_tracking
     def _backend_state(self) -> tuple[keras.random.SeedGenerator, Any]:
