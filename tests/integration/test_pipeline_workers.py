@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import subprocess
 import sys
 
 import numpy as np
@@ -129,13 +128,16 @@ def grain_pipelines(out: dict, tmp: pathlib.Path) -> None:
 
         def random_map(self, element, rng):
             images, labels = element
-            _, recipe = keras_cutmix.cutmix(images, labels, seed=rng.integers(2**31, size=2), num_classes=B)
+            _, recipe = keras_cutmix.cutmix(
+                images, labels, seed=rng.integers(2**31, size=2), num_classes=B, mode="sample"
+            )
             _, by_layer = layer((images, labels))
             return _to_numpy(recipe), _to_numpy(by_layer)
 
     images, labels = _batch()
     source = [(images[i % B], labels[i % B]) for i in range(BATCHES * B)]
-    dataset = grain.MapDataset.source(source).batch(B).random_map(Mix(), seed=SEED).to_iter_dataset()
+    # Two epochs: `repeat` keeps counting the element index (the recipe) and the workers' calls (the layer).
+    dataset = grain.MapDataset.source(source).batch(B).repeat(2).random_map(Mix(), seed=SEED).to_iter_dataset()
     for workers in (0, 2):  # 1 worker also gives the same batches; left out: each spawned worker costs seconds
         pipeline = dataset.mp_prefetch(grain.multiprocessing.MultiprocessingOptions(num_workers=workers))
         out[f"grain_{workers}"] = [[recipe.tolist(), by_layer.tolist()] for recipe, by_layer in pipeline]
@@ -146,18 +148,11 @@ def grain_pipelines(out: dict, tmp: pathlib.Path) -> None:
 
 
 def _run(pipeline: str, backend: str, tmp_path: pathlib.Path) -> dict:
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=path, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    from helpers import run_script  # tests/helpers.py: importable under pytest, not in the script
+
     output = tmp_path / "out.json"
-    proc = subprocess.run(
-        [sys.executable, __file__, pipeline, str(output)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    script = pathlib.Path(__file__).relative_to(ROOT)
+    run_script(script, pipeline, output, timeout=TIMEOUT_S, KERAS_BACKEND=backend, CUDA_VISIBLE_DEVICES="")
     return json.loads(output.read_text())
 
 
@@ -190,10 +185,10 @@ def test_torch_dataloader_workers_draw_their_own_boxes_reproducibly(tmp_path):
 def test_grain_recipe_is_the_same_for_0_and_2_workers_and_the_layer_differs_per_worker(tmp_path):
     out = _run("grain", "jax", tmp_path)
     recipes = {workers: [batch[0] for batch in out[f"grain_{workers}"]] for workers in (0, 2)}
-    assert len(recipes[0]) == BATCHES and _distinct(recipes[0])
+    assert len(recipes[0]) == 2 * BATCHES and _distinct(recipes[0]), "two batches (or epochs) mixed alike"
     assert recipes[0] == recipes[2], "the recipe's batches depend on the number of workers"
     by_layer = [batch[1] for batch in out["grain_2"]]
-    assert _distinct(by_layer), "grain's two workers repeated each other's draws"
+    assert len(by_layer) == 2 * BATCHES and _distinct(by_layer), "grain's two workers repeated each other's draws"
 
 
 if __name__ == "__main__":
