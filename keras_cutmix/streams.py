@@ -28,6 +28,7 @@ call's seed with `rng.fold_in` (Threefry, as `jax.random.fold_in`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -85,6 +86,16 @@ def _jax_process_index() -> int | None:
 def in_worker() -> bool:
     """True in a torch `DataLoader` worker or any `multiprocessing` child process (grain, `PyDataset`)."""
     return _torch_worker_seed() is not None or multiprocessing.parent_process() is not None
+
+
+def worker_device() -> contextlib.AbstractContextManager:
+    """The CPU in a worker, else no change: workers feed the accelerator, they do not use it.
+
+    CPU tensors out even where CUDA exists: a forked torch worker cannot
+    initialize CUDA, and host pipelines batch and pass on NumPy-convertible
+    data (keras-team/keras#23506).
+    """
+    return keras.device("cpu") if in_worker() else contextlib.nullcontext()
 
 
 def worker_words(seeded: bool = True, owner_pid: int | None = None) -> tuple[Any, ...]:

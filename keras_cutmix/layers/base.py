@@ -135,13 +135,9 @@ class MixLayer(keras.layers.Layer):
             kwargs.setdefault("training", True)
             with tensorflow_ops():
                 out = self.call(*args, **kwargs)
-        elif streams.in_worker():
-            # Workers feed the accelerator, they do not use it: CPU tensors out even where CUDA
-            # exists (forked torch workers cannot initialize CUDA; keras-team/keras#23506).
-            with keras.device("cpu"):
-                out = super().__call__(*args, **kwargs)
         else:
-            out = super().__call__(*args, **kwargs)
+            with streams.worker_device():
+                out = super().__call__(*args, **kwargs)
         return {**out, **passthrough} if passthrough else out
 
     def call(self, images: Any, labels: Any = None, sample_weight: Any = None, training: bool = True) -> Any:
