@@ -13,8 +13,9 @@ venv:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -c constraints.txt -e ".[test,docs,dev]"
 
-# The three backends' legs run side by side (each prints when it ends): on 2
-# cores that is ~9.5 minutes instead of ~13 one after another.
+# The three backends' legs, and the short one without TensorFlow, run side by
+# side (each prints when it ends): on 2 cores that is ~9.5 minutes instead of
+# ~13 one after another.
 test: venv lint
 	$(MAKE) -j4 --output-sync=target doctest test-tensorflow test-jax test-torch test-without-tensorflow
 	$(MAKE) wheel-check
