@@ -1,8 +1,9 @@
 """Streams: which worker a layer draws for.
 
-A layer's draw is a pure function of (seed, stream, counter). The counter is
-its `SeedGenerator`'s (the call number); the stream tells apart the copies of
-one layer that run at once, each drawing its own boxes:
+A layer's draw is a pure function of (seed, stream, counter). The counter
+counts the layer's calls (its `SeedGenerator`'s state; in a worker process,
+the worker's own calls, counted on the host); the stream tells apart the
+copies of one layer that run at once, each drawing its own boxes:
 
 - a torch `DataLoader` worker: `torch.utils.data.get_worker_info().seed`
   (torch's base seed + the worker id; the base seed is drawn from torch's
@@ -11,7 +12,9 @@ one layer that run at once, each drawing its own boxes:
 - any other worker process (grain `DataLoader` workers, `PyDataset` worker
   processes, `multiprocessing` pools): the process' identity in the program's
   tree of `multiprocessing` processes, distinct for every process started,
-  also when a pipeline recreates its workers each epoch;
+  also when a pipeline recreates its workers each epoch (the same run after
+  run only if the program starts its processes in the same order: grain
+  starts its workers from threads);
 - the process of a multi-process run: the `tf.distribute` task of
   `TF_CONFIG`, or `jax.process_index()` under `jax.distributed`;
 - with `seed=None`, a process other than the one that made the layer (a
@@ -65,8 +68,8 @@ def _process_identity() -> tuple[int, ...]:
 @functools.lru_cache(maxsize=4)
 def _tf_distribute_task(tf_config: str) -> tuple[str, int] | None:
     try:
-        task = json.loads(tf_config).get("task") or {}
-        return str(task.get("type", "")), int(task.get("index", 0))
+        task = json.loads(tf_config).get("task")
+        return (str(task.get("type", "")), int(task.get("index", 0))) if task else None
     except (ValueError, TypeError, AttributeError):
         return None
 
