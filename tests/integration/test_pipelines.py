@@ -76,6 +76,27 @@ def test_grain_batch_then_map_layer(grain, form, kind):
     assert _distinct(mixed_labels), "the layer mixed two calls alike"
 
 
+@pytest.mark.parametrize("form", ["tuple", "dict"])
+def test_grain_dataloader_operations(grain, form):
+    """The layer as a `grain.DataLoader` operation (worker processes: test_pipeline_workers.py, via `mp_prefetch`)."""
+    images, labels = _batch()
+    elements = [(images[i % B], labels[i % B]) for i in range(3 * B)]
+    if form == "dict":
+        elements = [{"images": x, "labels": y} for x, y in elements]
+    layer = keras_cutmix.CutMix(num_classes=B, seed=0, mode="sample")
+
+    class Mix(grain.transforms.Map):
+        def map(self, batch):
+            return layer(batch)
+
+    sampler = grain.samplers.IndexSampler(len(elements), shuffle=True, seed=0, num_epochs=1)
+    loader = grain.DataLoader(data_source=elements, sampler=sampler, operations=[grain.transforms.Batch(B), Mix()])
+    batches = list(loader)
+    mixed_labels = [batch[1] if form == "tuple" else batch["labels"] for batch in batches]
+    assert len(batches) == 3 and _distinct(mixed_labels)
+    assert all(tuple(to_numpy(y).shape) == (B, B) for y in mixed_labels)
+
+
 def test_grain_fit(grain):
     images, labels = _batch()
     source = [(images[i % B], labels[i % B]) for i in range(2 * B)]
