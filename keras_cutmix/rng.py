@@ -216,3 +216,51 @@ def bits(seed: Any, shape: Sequence[Any]) -> Any:
 def uniform(seed: Any, shape: Sequence[Any]) -> Any:
     """float32 uniforms in [0, 1) on the grid k · 2**-24: the top 24 of `bits`."""
     return _draw(seed, shape, as_uniform=True)
+
+
+def _fold_in(seed: Any, high: Any, low: Any) -> Any:
+    key0, key1 = seed_words(seed)
+    word0, word1 = threefry2x32(key0, key1, high, low)
+    return ops.stack([word0, word1])
+
+
+@functools.cache
+def _tensorflow_fold_in(jit_compile: bool) -> Callable:
+    """`_fold_in` as one TensorFlow function call, as `_tensorflow_function` does for draws."""
+    import tensorflow as tf
+
+    def run(seed, high, low):
+        with tensorflow_ops():
+            return _fold_in(seed, high, low)
+
+    return tf.function(run, jit_compile=jit_compile, autograph=False)
+
+
+@functools.cache
+def _jax_fold_in() -> Callable:
+    import jax
+
+    return jax.jit(_fold_in)
+
+
+def fold_in(seed: Any, data: int) -> Any:
+    """A new (2,) int32 seed that hashes `data` into `seed`: a sub-stream.
+
+    Both output words of Threefry-2x32-20 with the seed words as key and the
+    counter (data >> 32, data mod 2**32), as `jax.random.fold_in` does for a
+    32-bit `data` (bit for bit: the same key data out). Distinct `data` give
+    independent seeds, unlike adding offsets to a seed word, where stream 1 of
+    one seed is stream 0 of another. `data` is a Python int in [0, 2**64);
+    `seed` as `seed_words` takes it.
+    """
+    if isinstance(data, bool) or not isinstance(data, (int, np.integer)) or not 0 <= int(data) < 2**64:
+        raise ValueError(f"`data` must be an int in [0, 2**64). Received: data={data!r}")
+    seed = _seed_tensor(seed)
+    high = ops.convert_to_tensor(_as_int32_word(int(data) >> 32), "int32")
+    low = ops.convert_to_tensor(_as_int32_word(int(data)), "int32")
+    backend = backend_name()
+    if backend == "jax":
+        return _jax_fold_in()(seed, high, low)
+    if backend == "tensorflow" and not in_xla_context():
+        return _tensorflow_fold_in(not _executing_eagerly_in_tensorflow())(seed, high, low)
+    return _fold_in(seed, high, low)
