@@ -159,3 +159,10 @@ def test_bad_inputs_raise_clear_errors():
         layer(source_images(B, H, W), np.arange(B))
     with pytest.raises(ValueError, match=r"sample_weight"):
         keras_cutmix.cutmix(source_images(B, H, W), None, np.ones(B), seed=0)
+    images, labels = source_images(B, H, W), np.arange(B)
+    with pytest.raises(
+        ValueError, match=r"one tuple \(images\[, labels\[, sample_weight\]\]\); received a tuple of 4 entries\.$"
+    ):
+        keras_cutmix.cutmix((images, labels, labels, labels), seed=0, num_classes=B)
+    with pytest.raises(ValueError, match=r"received a tuple of 2 entries and more positional arguments"):
+        keras_cutmix.cutmix((images, labels), labels, seed=0, num_classes=B)

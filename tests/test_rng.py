@@ -336,3 +336,32 @@ def test_numpy_twin_gives_the_bits_of_the_ops_version(as_uniform, dtype):
         np.testing.assert_array_equal(twin, ops_version)
         reference = np_uniform(seed, 7, 300) if as_uniform else np_bits(seed, 7, 300).view(np.int32)
         np.testing.assert_array_equal(twin, reference)
+
+
+# ---------------------------------------------------------------------------
+# fold_in: sub-streams by hashing
+
+
+def test_fold_in_is_jax_fold_in_bit_for_bit_and_64_bit_data_use_both_counter_words():
+    jax = pytest.importorskip("jax")
+    for seed in SEEDS:
+        key = np.array(seed, np.int64).astype(np.uint32)
+        for data in (0, 1, 7919, 2**31, 2**32 - 1):
+            reference = np.asarray(jax.random.key_data(jax.random.fold_in(jax.random.wrap_key_data(key), data)))
+            np.testing.assert_array_equal(as_uint32(rng.fold_in(seed_tensor(seed), data)), reference)
+        high, low = 5, 9
+        np.testing.assert_array_equal(
+            as_uint32(rng.fold_in(seed_tensor(seed), high << 32 | low)), np_threefry(seed[0], seed[1], high, low)
+        )
+    with pytest.raises(ValueError, match="data"):
+        rng.fold_in((0, 0), -1)
+
+
+def test_sub_streams_do_not_overlap_other_seeds_streams():
+    """The offsets they replace made stream 1 of (s, t) equal to stream 0 of (s + 7919, t)."""
+    from keras_cutmix.sampling import sub_seed
+
+    for s, t in [(0, 0), (5, 9)]:
+        one = as_uint32(sub_seed((s, t), 1))
+        assert not np.array_equal(one, as_uint32(sub_seed((s + 7919, t), 0)))
+        assert len({tuple(as_uint32(sub_seed((s, t), k))) for k in range(8)}) == 8
