@@ -162,15 +162,7 @@ def test_bad_inputs_raise_clear_errors():
 
 
 @pytest.mark.parametrize(
-    "layer_class",
-    [
-        keras_cutmix.CutMix,
-        keras_cutmix.MixUp,
-        keras_cutmix.Cutout,
-        keras_cutmix.CutMixOrMixUp,
-        keras_cutmix.ResizeMix,
-        keras_cutmix.FMix,
-    ],
+    "layer_class", [getattr(keras_cutmix.layers, name) for name in keras_cutmix.layers.__all__ if name != "MixLayer"]
 )
 def test_every_layer_takes_keras_base_arguments(layer_class):
     # Keras' image preprocessing layers all take bounding_box_format, data_format and seed.
