@@ -8,6 +8,8 @@ per-repeat ratios (paired), which is what the targets are checked on.
     python benchmarks/bench.py                     # TensorFlow: tf.function, XLA, Dataset.map, epoch, fit, fit-epoch
     python benchmarks/bench.py --backend jax       # direct call and training step on JAX (GPU when present)
     python benchmarks/bench.py --backend torch     # direct call and training step on torch (GPU when present)
+    python benchmarks/bench.py --backend jax --settings host    # a grain map on the host (issue #18)
+    python benchmarks/bench.py --backend torch --settings host  # a torch DataLoader collate on the host
     python benchmarks/bench.py --quick             # smoke test: tiny sizes, few repeats
 
 Floors, measured in the same run:
@@ -52,7 +54,10 @@ DTYPES = ["float32", "uint8"]
 ONE_ITERATOR = " (repeat, steps_per_epoch)"
 ONE_ITERATOR_EPOCHS = 5
 TF_SETTINGS = ["tf.function", "xla", "map", "epoch", "fit", "fit-epoch"]
-OTHER_SETTINGS = ["direct", "fit"]  # JAX and torch
+OTHER_SETTINGS = ["direct", "fit", "host"]  # JAX and torch
+DEFAULT_OTHER_SETTINGS = ["direct", "fit"]  # "host" on request (--settings host)
+HOST_SIZES = [(64, 96, 96, 3), (128, 224, 224, 3)]  # issue #18's sizes for the host pipelines
+NOOP = "no-op map"
 FIT_BATCH = 128  # the issue's target: a training step at 32x32, batch 128
 EPOCH_BATCHES = (8, 200)  # epochs of the "epoch" setting (224x224: the first only, unless --epoch-batches)
 OURS = ("keras_cutmix batch", "keras_cutmix sample")
@@ -93,6 +98,13 @@ def parse_args(argv=None):
         help=f"batches per epoch in the epoch setting (default {','.join(map(str, EPOCH_BATCHES))}; 224x224: 8 only)",
     )
     p.add_argument("--no-keras-cv", action="store_true", help="skip keras_cv even when importable")
+    p.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall: elapsed time (default); cpu: this process' CPU time (time.process_time), less sensitive to "
+        "other processes on a shared machine, meaningful with one compute thread (e.g. OMP_NUM_THREADS=1, torch)",
+    )
     p.add_argument("--output", default=str(HERE / "results.json"))
     return p.parse_args(argv)
 
@@ -111,6 +123,11 @@ import numpy as np
 import keras_cutmix
 
 # --------------------------------------------------------------------------- timing
+
+
+def clock() -> float:
+    """Seconds on the chosen clock (--clock): elapsed time, or this process' CPU time."""
+    return time.process_time() if ARGS.clock == "cpu" else time.perf_counter()
 
 
 def time_cells(calls: dict, repeats: int, warmup: int = 2, sync=lambda out: out) -> dict:
@@ -135,9 +152,9 @@ def time_cells(calls: dict, repeats: int, warmup: int = 2, sync=lambda out: out)
     faults = {name: 0 for name in live}
     for name, call in rotations(live, repeats):
         before = minor_faults()
-        start = time.perf_counter()
+        start = clock()
         sync(call())
-        times[name].append(time.perf_counter() - start)
+        times[name].append(clock() - start)
         faults[name] += minor_faults() - before
     for name, ts in times.items():
         # Minor page faults per call: fresh pages the allocator had to map
@@ -291,23 +308,28 @@ def tf_map(shape, dtype, factories, repeats, batches, warm=2):
     blocks = {}
     for name, fn in fns.items():
         ds = base.map(fn, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        blocks[name] = functools.partial(iterator_block, ds, warm, batches)
+    return throughput(time_blocks(blocks, repeats), shape[0], batches)
 
-        def block(ds=ds):
-            it = iter(ds)
-            for _ in range(warm):
-                next(it)
-            start = time.perf_counter()
-            for _ in range(batches):
-                next(it)
-            elapsed = time.perf_counter() - start
-            del it
-            return elapsed
 
-        blocks[name] = block
-    cells = time_blocks(blocks, repeats)
+def iterator_block(iterable, warm, batches, sync=lambda out: out):
+    """Seconds for `batches` batches of a fresh iterator over `iterable`, after `warm` untimed ones."""
+    it = iter(iterable)
+    for _ in range(warm):
+        sync(next(it))
+    start = clock()
+    for _ in range(batches):
+        sync(next(it))
+    elapsed = clock() - start
+    del it
+    return elapsed
+
+
+def throughput(cells, batch_size, batches):
+    """Add images/s and seconds per batch to the cells of blocks of `batches` batches."""
     for cell in cells.values():
         if "median" in cell:
-            cell["images_per_s"] = shape[0] * batches / cell["median"]
+            cell["images_per_s"] = batch_size * batches / cell["median"]
             cell["batch_s"] = cell["median"] / batches
     return cells
 
@@ -633,6 +655,91 @@ def other_backend_direct(shape, dtype, factories, repeats):
     return cells, device_name, on_gpu
 
 
+# --------------------------------------------------------------------------- host pipelines (issue #18)
+
+
+def host_pipeline(shape, dtype, factories, repeats, batches, quick=False):
+    """Batches per second of a host pipeline with each implementation as its mapping step.
+
+    JAX backend: `grain.MapDataset.source(samples).batch(B).map(fn)`, the
+    samples NumPy arrays. torch backend: a `torch.utils.data.DataLoader`
+    (batch_size=B, collate_fn = default_collate, then fn), iterated in this
+    process with one intra-op thread, as torch runs each DataLoader worker
+    (`num_workers > 0` would add the transfer of every batch between
+    processes, the same for every implementation). fn is nothing (no-op map),
+    a copy of the batch in the framework (the floor: every image moved to
+    another slot), keras_cutmix, or keras.layers.CutMix. Each timed block
+    makes a fresh iterator, pulls one batch untimed, then times `batches`
+    batches; blocks rotate over the implementations.
+    """
+    backend = keras.backend.backend()
+    xn, yn = make_batch(shape, dtype)
+    reverse = np.arange(shape[0])[::-1].copy()
+    fns = {}
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        take = jax.jit(lambda a: jnp.take(a, reverse, axis=0))
+        fns[NOOP] = lambda x, y: (x, y)
+        fns["copy"] = lambda x, y: (take(x), y)
+        sync = jax.block_until_ready
+    else:
+        import torch
+
+        torch_reverse = torch.as_tensor(reverse)
+        fns[NOOP] = lambda x, y: (x, y)
+        fns["copy"] = lambda x, y: (x[torch_reverse], y)
+        sync = lambda out: out
+    for name, make in factories.items():
+        fns[name] = make()
+    blocks = {}
+    for name, fn in fns.items():
+        iterable = _host_iterable(backend, xn, yn, fn, shape[0], batches + 1)
+        blocks[name] = functools.partial(iterator_block, iterable, 1, batches, sync)
+    with _one_torch_thread(backend):
+        return throughput(time_blocks(blocks, repeats), shape[0], batches)
+
+
+def _host_iterable(backend, xn, yn, fn, batch_size, batches):
+    """`batches` batches of the samples of (xn, yn), batched by the framework, then mapped by fn."""
+    count = batch_size * batches
+
+    class Samples:
+        def __len__(self):
+            return count
+
+        def __getitem__(self, index):
+            return xn[index % batch_size], yn[index % batch_size]
+
+    if backend == "jax":
+        import grain
+
+        return grain.MapDataset.source(Samples()).batch(batch_size).map(lambda batch: fn(*batch))
+    import torch.utils.data
+
+    def collate(samples):
+        images, labels = torch.utils.data.default_collate(samples)
+        return fn(images, labels)
+
+    return torch.utils.data.DataLoader(Samples(), batch_size=batch_size, collate_fn=collate)
+
+
+@contextlib.contextmanager
+def _one_torch_thread(backend):
+    if backend != "torch":
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def factories_call(name):
     def call(layer, state, a, b):
         data = (a, b) if is_ours(name) else ({"images": a, "labels": b},)
@@ -814,6 +921,12 @@ def run_setting(setting, shape, dtype, factories, repeats, quick, fit_sides, epo
             size = "x".join(map(str, fit_shape))
             extra["timed_steps"] = steps
             extra["device"] = device_label()
+        elif setting == "host":
+            # Long enough blocks that the load of a shared machine averages out within one.
+            batches = 2 if quick else (4 if big else 16)
+            cells = host_pipeline(shape, dtype, factories, repeats, batches, quick)
+            extra["batches_per_pass"] = batches
+            extra["pipeline"] = "grain MapDataset" if keras.backend.backend() == "jax" else "torch DataLoader collate"
         elif setting == "direct":
             cells, device, on_gpu = other_backend_direct(shape, dtype, factories, repeats)
             extra.update(device=device, gpu=on_gpu)
@@ -843,17 +956,18 @@ def main() -> int:
     args = ARGS
     quick = args.quick
     repeats = args.repeats or (2 if quick else 7)
+    backend = keras.backend.backend()
+    known_settings = TF_SETTINGS if backend == "tensorflow" else OTHER_SETTINGS
+    default_settings = TF_SETTINGS if backend == "tensorflow" else DEFAULT_OTHER_SETTINGS
+    settings = args.settings.split(",") if args.settings else default_settings
+    unknown = [s for s in settings if s not in known_settings]
+    if unknown:
+        raise SystemExit(f"settings {unknown} do not run on the {backend} backend; choose among {known_settings}")
     if args.sizes:
         sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     else:
-        sizes = QUICK_SIZES if quick else FULL_SIZES
+        sizes = QUICK_SIZES if quick else HOST_SIZES if settings == ["host"] else FULL_SIZES
     dtypes = args.dtypes.split(",")
-    backend = keras.backend.backend()
-    default_settings = TF_SETTINGS if backend == "tensorflow" else OTHER_SETTINGS
-    settings = args.settings.split(",") if args.settings else default_settings
-    unknown = [s for s in settings if s not in default_settings]
-    if unknown:
-        raise SystemExit(f"settings {unknown} do not run on the {backend} backend; choose among {default_settings}")
     fit_sides = {int(s) for s in args.fit_sizes.split(",") if s}
     methods = args.methods or ("all" if backend == "tensorflow" else "none")
     methods = list(METHODS) if methods == "all" else [] if methods == "none" else methods.split(",")
@@ -908,6 +1022,7 @@ def write_report(args, results, ratios, notes, device, started, repeats, quick, 
             "quick": quick,
             "partial": partial,
             "repeats": repeats,
+            "clock": args.clock,
             "seconds": round(time.time() - started, 1),
             "machine": dict(machine_info()),
             "malloc_env": {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")},
@@ -1068,6 +1183,11 @@ def check_targets(results, ratios) -> list:
                         1.3,
                         "lower",
                     )
+    # Issue #18: in a host pipeline (grain map on JAX, torch DataLoader collate), every size and dtype.
+    for r in (x for x in ratios if x["setting"] == "host" and x["impl"] in OURS):
+        where = f"{r['size']} {r['dtype']}"
+        add(f"host throughput {r['impl']} / keras.layers.CutMix, {where} (>= 3)", r.get(f"{KERAS}/ours"), 3.0, "higher")
+        add(f"host {r['impl']} / copy of the batch, {where} (<= 3)", r.get("t/floor"), 3.0, "lower")
     in_model = [
         r
         for r in ratios

@@ -14,6 +14,7 @@ UNITS = {
     "xla": "ms per call (median)",
     "direct": "ms per call (median)",
     "map": "images/s (higher is better)",
+    "host": "images/s through the host pipeline (higher is better)",
     "fit": "ms per training step",
 }
 

@@ -9,6 +9,15 @@ the seeds, and each method's paired difference to the reference method with a
 default; --reference overrides it); writes docs/images/evidence_<record
 name>_{errors,differences,curves,fgsm}.png. Needs numpy, scipy and
 matplotlib, not Keras.
+
+--combine NAME LABEL=RECORD:METHOD LABEL=RECORD:METHOD ... pairs methods
+of different records seed by seed, as one more record named NAME whose
+reference is the first label; for example CutMix mixed in tf.data against
+the same CutMix mixed inside the train step (`fit_compare.py --in-model`):
+
+    python examples/summarize_evidence.py docs/results/regime3_successors.json \
+        --combine regime3_where "tf.data=docs/results/regime3_successors.json:cutmix" \
+        "CutMixModel=docs/results/regime3_in_model.json:cutmix"
 """
 
 from __future__ import annotations
@@ -37,7 +46,45 @@ def parse_args(argv=None):
     p.add_argument("--images", default="docs/images", help="folder for the plots")
     p.add_argument("--prefix", default="evidence_", help="plot names: <prefix><record name>_<plot>.png")
     p.add_argument("--markdown", default=None, help="also write the tables to this Markdown file")
+    p.add_argument(
+        "--combine",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="NAME LABEL=RECORD:METHOD",
+        help="one more table from methods of several records, paired by seed; the first LABEL is the reference",
+    )
     return p.parse_args(argv)
+
+
+def combine_records(parts: list[str]) -> tuple[dict, str]:
+    """(record, reference) of `LABEL=RECORD:METHOD` parts: each picked method under its label.
+
+    The command, date and versions are the first part's record's; the
+    others' commands are listed too. Records of different code (commit) are
+    refused: their differences would mix the code's change with the method's.
+    """
+    if len(parts) < 2:
+        raise SystemExit(f"--combine needs at least two LABEL=RECORD:METHOD parts; received {parts!r}.")
+    methods: dict = {}
+    records = []
+    for part in parts:
+        label, _, source = part.partition("=")
+        path, _, method = source.rpartition(":")
+        if not (label and path and method):
+            raise SystemExit(f"--combine parts are LABEL=RECORD:METHOD; received {part!r}.")
+        record = json.loads(pathlib.Path(path).read_text())
+        if method not in record["methods"]:
+            raise SystemExit(f"{path} has no method {method!r}; it has {sorted(record['methods'])}.")
+        methods[label] = record["methods"][method]
+        records.append(record)
+    commits = {r.get("versions", {}).get("keras_cutmix_commit") for r in records}
+    if len(commits) > 1:
+        raise SystemExit(f"--combine takes records of one commit; these ran {sorted(map(str, commits))}.")
+    commands = list(dict.fromkeys(r["command"] for r in records))
+    combined = dict(records[0], command=" ; ".join(commands), methods=methods)
+    combined["complete"] = all(r.get("complete", True) for r in records)
+    return combined, next(iter(methods))
 
 
 def option(command: str, name: str, default: str | None = None) -> str | None:
@@ -111,6 +158,18 @@ def main(argv=None):
             reference=reference if reference in record["methods"] else None,
             confidence=args.confidence,
             title=path.stem,
+        )
+        texts[-1] += "\n\nPlots: " + ", ".join(written)
+    for name, *parts in args.combine:
+        record, reference = combine_records(parts)
+        texts.append(describe_record(record, name, reference, args.confidence))
+        written = report.write_plots(
+            record,
+            args.images,
+            prefix=f"{args.prefix}{name}_",
+            reference=reference,
+            confidence=args.confidence,
+            title=name,
         )
         texts[-1] += "\n\nPlots: " + ", ".join(written)
     text = "\n\n".join(texts) + "\n"

@@ -128,8 +128,28 @@ def backend_name() -> str:
     return "tensorflow" if using_tensorflow_ops() else keras.backend.backend()
 
 
+TENSORFLOW_EXTRA = 'pip install "keras_cutmix[tensorflow]"'
+
+
+def require_tensorflow(what: str) -> ModuleType:
+    """TensorFlow, or an ImportError that says `what` needs it and how to install it.
+
+    keras_cutmix runs on JAX and torch without TensorFlow; only `tf.data`
+    pipelines and the TensorFlow backend need it (the `tensorflow` extra).
+    """
+    try:
+        import tensorflow as tf
+    except ImportError as error:
+        raise ImportError(
+            f"{what} needs TensorFlow, which is not installed. keras_cutmix runs on JAX and torch "
+            f"without it; for tf.data pipelines or the TensorFlow backend: {TENSORFLOW_EXTRA}."
+        ) from error
+    return tf
+
+
 def tensorflow_backend() -> ModuleType:
     """Keras' TensorFlow backend module (for a TF-side SeedGenerator)."""
+    require_tensorflow("Mixing inside a tf.data pipeline")
     try:
         from keras.src.backend import tensorflow as tf_backend
     except ImportError as error:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keras_cutmix import validation
+from keras_cutmix import streams, validation
 from keras_cutmix.methods import (
     CutMixOptions,
     CutMixOrMixUpOptions,
@@ -42,7 +42,8 @@ def _run(
     options: dict,
 ) -> Any:
     validation.check_options(f"keras_cutmix.{name}()", options, options_class.option_names())
-    return run_functional(options_class(**options), images, labels, sample_weight, seed, training)
+    with streams.worker_device():
+        return run_functional(options_class(**options), images, labels, sample_weight, seed, training)
 
 
 @with_options(CutMixOptions)

@@ -62,11 +62,16 @@ def unpack(images: Any, labels: Any = None, sample_weight: Any = None) -> tuple[
 
         return data, repack_dict
     if isinstance(images, (tuple, list)):
-        raise ValueError(
-            "Pass images, labels and sample_weight as separate arguments or as a dict, "
-            f"not as one {type(images).__name__}. (A tf.data tuple element is passed "
-            "positionally by Dataset.map: use `ds.map(layer)`.)"
-        )
+        # One (images[, labels[, sample_weight]]) element, as grain's `.map(layer)` passes it.
+        if labels is not None or sample_weight is not None or not 1 <= len(images) <= 3:
+            raise ValueError(
+                "Pass images, labels and sample_weight as separate arguments, as a dict, or as one tuple "
+                f"(images[, labels[, sample_weight]]); received a {type(images).__name__} of {len(images)} "
+                f"entries{' and more positional arguments' if labels is not None or sample_weight is not None else ''}."
+            )
+        data, repack_parts = unpack(*images)
+        element_type = type(images)
+        return data, lambda out: _as_sequence(repack_parts(out), element_type)
     if images is None:
         raise ValueError("`images` is None: pass a batch (B, H, W, C) or (B, C, H, W), or one image.")
     data = {IMAGES: images}
@@ -83,6 +88,11 @@ def unpack(images: Any, labels: Any = None, sample_weight: Any = None) -> tuple[
         return parts[0] if count == 1 else parts
 
     return data, repack_positional
+
+
+def _as_sequence(parts: Any, element_type: type) -> Any:
+    """What `repack_positional` returned, as the tuple or list the element was."""
+    return element_type(parts if isinstance(parts, tuple) else (parts,))
 
 
 def split_passthrough(element: dict) -> tuple[dict, dict]:

@@ -70,6 +70,22 @@ def is_sparse(labels: Any, num_classes: int | None, batched: bool = True) -> boo
     )
 
 
+def check_labels(labels: Any, *, batched: bool, num_classes: Any) -> Any:
+    """`labels` unchanged, after every check `prepare_labels` makes, without making them dense.
+
+    For labels checked once, away from the step (arrays given to
+    `CutMixModel.fit`, a `tf.data` map): shapes are checked statically, values
+    where they can be (`validation`: eager, TF graphs); TF graphs get the
+    labels back guarded by the asserts.
+    """
+
+    def check(head: Any, k: Any) -> Any:
+        checked = _checked_head(head, batched, k)[0]
+        return checked if len(checked.shape) == len(head.shape) else ops.expand_dims(checked, -1)
+
+    return map_heads(check, labels, num_classes)
+
+
 def prepare_labels(labels: Any, *, batched: bool, num_classes: Any, label_smoothing: float) -> Any:
     """Dense float labels: class ids become one-hot, then smoothing, for every head.
 
@@ -79,7 +95,8 @@ def prepare_labels(labels: Any, *, batched: bool, num_classes: Any, label_smooth
     return map_heads(lambda head, k: _prepare_head(head, batched, k, label_smoothing), labels, num_classes)
 
 
-def _prepare_head(labels: Any, batched: bool, num_classes: int | None, label_smoothing: float) -> Any:
+def check_head_shape(labels: Any, batched: bool, num_classes: int | None) -> bool:
+    """Raise for a label head whose static shape or dtype does not fit; True for class ids."""
     shape = tuple(labels.shape)
     dtype = keras.backend.standardize_dtype(labels.dtype)
     sparse_shapes = "(B,) or (B, 1)" if batched else "() or (1,)"
@@ -95,14 +112,8 @@ def _prepare_head(labels: Any, batched: bool, num_classes: int | None, label_smo
                 f"Sparse integer `labels` (shape {shape}, dtype {dtype}) need `num_classes` to be made one-hot. "
                 "Pass num_classes=K."
             )
-        if len(shape) == (2 if batched else 1):
-            labels = ops.squeeze(labels, axis=-1)
-        # Ids outside [0, num_classes) (and float ids that are not whole
-        # numbers) raise where values can be checked (eager, TF graphs);
-        # elsewhere they give all-zero one-hot rows.
-        labels = validation.check_class_ids(labels, num_classes)
-        labels = ops.one_hot(ops.cast(labels, "int32"), num_classes, dtype="float32")
-    elif keras.backend.is_float_dtype(dtype):
+        return True
+    if keras.backend.is_float_dtype(dtype):
         if len(shape) != (2 if batched else 1):
             hint = (
                 " A float tensor of rank 1 is ambiguous (class ids stored as floats, or one label per sample?):"
@@ -117,14 +128,33 @@ def _prepare_head(labels: Any, batched: bool, num_classes: int | None, label_smo
             )
         if num_classes is not None and shape[-1] is not None and shape[-1] != num_classes:
             raise ValueError(f"`labels` have {shape[-1]} classes (shape {shape}) but num_classes={num_classes}.")
-        # NaN/Inf raise where values can be checked (eager, TF graphs) rather
-        # than spreading into the partner's mixed label; elsewhere they propagate.
-        labels = validation.check_finite(labels)
-    else:
-        raise ValueError(
-            f"`labels` must be integer class ids or float one-hot/soft labels; "
-            f"received labels of dtype {dtype} and shape {shape}."
-        )
+        return False
+    raise ValueError(
+        f"`labels` must be integer class ids or float one-hot/soft labels; "
+        f"received labels of dtype {dtype} and shape {shape}."
+    )
+
+
+def _checked_head(labels: Any, batched: bool, num_classes: int | None) -> tuple[Any, bool]:
+    """(the head with its values checked, whether it holds class ids)."""
+    sparse = check_head_shape(labels, batched, num_classes)
+    if sparse:
+        assert num_classes is not None  # check_head_shape asked for it
+        if len(labels.shape) == (2 if batched else 1):
+            labels = ops.squeeze(labels, axis=-1)
+        # Ids outside [0, num_classes) (and float ids that are not whole
+        # numbers) raise where values can be checked (eager, TF graphs);
+        # elsewhere they give all-zero one-hot rows.
+        return validation.check_class_ids(labels, num_classes), True
+    # NaN/Inf raise where values can be checked (eager, TF graphs) rather
+    # than spreading into the partner's mixed label; elsewhere they propagate.
+    return validation.check_finite(labels), False
+
+
+def _prepare_head(labels: Any, batched: bool, num_classes: int | None, label_smoothing: float) -> Any:
+    labels, sparse = _checked_head(labels, batched, num_classes)
+    if sparse:
+        labels = ops.one_hot(ops.cast(labels, "int32"), num_classes, dtype="float32")
     if label_smoothing:
         k = labels.shape[-1] if labels.shape[-1] is not None else ops.shape(labels)[-1]
         labels = labels * (1.0 - label_smoothing) + ops.cast(label_smoothing / k, labels.dtype)

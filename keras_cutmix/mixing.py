@@ -40,7 +40,10 @@ def paste_box(target: Any, source: Any, box: tuple, data_format: str | None, par
 
     Eager torch runs each op on its own, where the nested selects would be two
     passes: it builds the (n, H, W) mask and takes one `where` instead; the
-    pixels are the same.
+    pixels are the same. With one box for the batch (batch mode) on the CPU
+    it copies the batch and the partners' box region instead
+    (`_paste_one_box_torch`): torch's CPU `where` costs ~5 ns per value, a
+    copy a fraction of that (benchmarks/README.md).
     """
     layout = _layout(target, data_format)
     shape = tuple(getattr(source, "shape", ()))
@@ -49,6 +52,8 @@ def paste_box(target: Any, source: Any, box: tuple, data_format: str | None, par
             f"`source` must be a scalar or have the target's shape {tuple(target.shape)}; received shape {shape}."
         )
     if backend_name() == "torch":
+        if partner is not None and _one_host_box(box, target):
+            return _paste_one_box_torch(target, source, box, partner, layout)
         height, width = spatial_size(target, data_format)
         top, bottom, left, right = (ops.convert_to_tensor(v) for v in box)
         mask = mask_for(target, box_mask(top, bottom, left, right, height, width), data_format)
@@ -57,6 +62,34 @@ def paste_box(target: Any, source: Any, box: tuple, data_format: str | None, par
     if partner is not None:
         return _fused(_box_kernel(layout, "taken"), in_rows, in_cols, source, partner, target)
     return _fused(_box_kernel(layout, "full" if shape else "fill"), in_rows, in_cols, source, target)
+
+
+def _one_host_box(box: tuple, target: Any) -> bool:
+    """One box for the whole batch, as concrete CPU tensors, outside `torch.compile`."""
+    import torch
+
+    top = box[0]
+    if not isinstance(top, torch.Tensor) or tuple(top.shape) != (1,) or torch.compiler.is_compiling():
+        return False
+    return top.device.type == "cpu" and isinstance(target, torch.Tensor) and target.device.type == "cpu"
+
+
+def _paste_one_box_torch(target: Any, source: Any, box: tuple, partner: Any, layout: str) -> Any:
+    """`paste_box` with one box for the batch on torch's CPU: a copy, then the partners' box region.
+
+    The same pixels as the `where` of the general path: `target` everywhere
+    but in [top, bottom) × [left, right), where sample i shows `source[partner[i]]`.
+    """
+    top, bottom, left, right = (int(v[0]) for v in box)
+    out = target.clone()
+    if top >= bottom or left >= right:
+        return out
+    region: tuple = (slice(top, bottom), slice(left, right))
+    if layout == "channels_first":
+        region = (slice(None), *region)
+    partner = ops.convert_to_tensor(partner).long()
+    out[(slice(None),) + region] = source[(partner,) + region]
+    return out
 
 
 def _box_tests(box: tuple, layout: str, dims: tuple) -> tuple[Any, Any]:

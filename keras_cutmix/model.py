@@ -4,30 +4,32 @@ Inputs and labels are mixed inside `train_step` (on every backend, compiled
 or not); `predict` and `evaluate` run the wrapped model untouched. With
 `feature_layer`, the mix happens on the feature map of a named intermediate
 layer instead (the paper's "layer index" ablation; with MixUp, Manifold
-Mixup), with the draw made for that map's size and labels mixed by its
-exact shares.
+Mixup): the step makes one draw for that map's size, mixes the labels by its
+exact shares, and runs head → mixing → tail with that draw, a tensor of the
+step (never a model input, which Keras would autocast under mixed precision).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import random
 import sys
+import threading
 import warnings
 from typing import Any
 
 import keras
+import numpy as np
 
 from keras_cutmix import inputs, validation
-from keras_cutmix._backend import compile_config, in_symbolic_scope, ops
+from keras_cutmix._backend import compile_config, in_symbolic_scope, ops, tensorflow_ops
 from keras_cutmix.callbacks import LogProbability
-from keras_cutmix.labels import prepare_labels
+from keras_cutmix.categorical import categorical_compile_arguments
+from keras_cutmix.labels import check_head_shape, check_labels, map_heads, prepare_labels
 from keras_cutmix.layers import CutMix, MixLayer
 from keras_cutmix.methods import CutMixOptions
 from keras_cutmix.pipeline import apply_mix, mix_targets
-
-_PACKED = "keras_cutmix_packed_inputs"
+from keras_cutmix.sampling import MixParams
 
 
 def split_at_layer(model: keras.Model, name: str) -> tuple[keras.Model, keras.Model]:
@@ -94,6 +96,22 @@ def _output_classes(model: keras.Model) -> Any:
     return dict(zip(names, classes)) if names and len(names) == len(classes) else classes
 
 
+def _is_object_detector(model: keras.Model) -> bool:
+    """KerasHub's detectors (`keras_hub.models.ObjectDetector` and its subclasses, e.g. RetinaNet)."""
+    return any(cls.__name__.endswith("ObjectDetector") for cls in type(model).__mro__)
+
+
+class _StepDraw(threading.local):
+    """The draw of the feature-level train step being run, per thread.
+
+    Set by `train_step` around Keras' own step, read by `call` for its one
+    forward pass. Thread-local: tf.distribute runs each replica's step in a
+    thread of its own, each with its own draw.
+    """
+
+    params: MixParams | None = None
+
+
 @keras.saving.register_keras_serializable(package="keras_cutmix")
 class CutMixModel(keras.Model):
     """Wrap a model so that `fit` trains it with CutMix (or any mixer) inside the train step.
@@ -111,9 +129,16 @@ class CutMixModel(keras.Model):
     metric passed to `compile` (`SparseCategoricalCrossentropy`,
     `"sparse_categorical_accuracy"`, ...) is replaced by its categorical twin,
     with a warning. Sparse labels are made one-hot with the mixer's
-    `num_classes`, which defaults to the model's last output dimension
-    (inferred when a subclassed model is built). The mixing probability is
-    logged as `"mixing_probability"` in `fit`'s logs.
+    `num_classes`; without one, the wrapper uses the model's last output
+    dimension (inferred when a subclassed model is built), kept in its own
+    `options` (the mixer is left as given). Labels given to `fit` and
+    `evaluate` as arrays are checked once, on the host, before the first
+    step; a `tf.data` dataset's labels are checked in the pipeline when the
+    step is compiled without asserts (JAX, `jit_compile=True`). The mixing
+    probability is logged as `"mixing_probability"` in `fit`'s logs.
+
+    Object detectors (KerasHub's `ObjectDetector`s) are refused: mix their
+    images and boxes in `tf.data` (docs/ecosystem.md, "Object detectors").
 
     Args:
         model: the Keras model to train; `predict`/`evaluate`/`call` give
@@ -146,6 +171,15 @@ class CutMixModel(keras.Model):
         option_names = CutMixOptions.option_names()
         options = {key: kwargs.pop(key) for key in list(kwargs) if key in option_names}
         validation.check_options("CutMixModel", kwargs, option_names, passed_on=("name", "trainable", "dtype"))
+        if _is_object_detector(model):
+            raise ValueError(
+                f"CutMixModel mixes images and classification labels; {type(model).__name__} is an object "
+                'detector, trained on (images, {"boxes", "labels"}), whose boxes CutMixModel does not move. Mix '
+                "images and boxes in the tf.data pipeline instead: ds.batch(B).map(keras_cutmix.CutMix("
+                'bounding_box_format=...)) (or keras_cutmix.MixUp()) on dicts {"images", "bounding_boxes"}, then '
+                '.map(lambda d: (d["images"], d["bounding_boxes"])), and fit the detector itself '
+                '(docs/ecosystem.md, "Object detectors").'
+            )
         if mixer is not None and options:
             raise ValueError(
                 f"Pass either `mixer` or CutMix options, not both. Received mixer={type(mixer).__name__} and "
@@ -164,6 +198,11 @@ class CutMixModel(keras.Model):
         self.feature_layer = feature_layer
         self.seed = validation.check_seed(seed if seed is not None else mixer.seed)
         self._step_seed_base = self.seed if self.seed is not None else random.randrange(2**31)
+        # The model's output size(s), when the mixer has no num_classes: the
+        # wrapper's own, never written into the user's mixer. Untracked
+        # attributes: Keras would wrap a dict of them.
+        object.__setattr__(self, "_num_classes", None)
+        object.__setattr__(self, "_step_draw", _StepDraw())
         self._infer_num_classes()
         # Head and tail share the model's layers; keep them untracked so the
         # weights are owned (and saved) once, through `self.model`.
@@ -192,8 +231,11 @@ class CutMixModel(keras.Model):
 
     @property
     def options(self) -> Any:
-        """The mixer's method and options."""
-        return self.mixer.options
+        """The mixer's method and options, with the model's output size as num_classes if the mixer has none."""
+        options = self.mixer.options
+        if options.num_classes is None and self._num_classes is not None:
+            return dataclasses.replace(options, num_classes=self._num_classes)
+        return options
 
     @property
     def probability(self) -> float:
@@ -204,7 +246,7 @@ class CutMixModel(keras.Model):
         self.mixer.set_probability(value)
 
     def _infer_num_classes(self, inputs_spec: Any = None) -> None:
-        """Give the mixer the model's output size(s) as num_classes when it has none."""
+        """Take the model's output size(s) as num_classes when the mixer has none."""
         if self.options.num_classes is not None:
             return
         classes = _output_classes(self.model)
@@ -215,7 +257,7 @@ class CutMixModel(keras.Model):
             except Exception:  # the model cannot be traced symbolically: ask for num_classes when labels are sparse
                 classes = None
         if classes is not None:
-            self.mixer.options = dataclasses.replace(self.options, num_classes=classes)
+            object.__setattr__(self, "_num_classes", validation.check_num_classes(classes))
 
     def build(self, input_shape: Any = None) -> None:
         if not self.model.built and input_shape is not None:
@@ -226,11 +268,11 @@ class CutMixModel(keras.Model):
         self.built = True
 
     def call(self, x: Any, training: bool | None = None) -> Any:
-        if isinstance(x, dict) and _PACKED in x:
+        """The wrapped model; in a feature-level train step, head → the step's mixing → tail."""
+        params = self._step_draw.params
+        if params is not None and training:
             head, tail = self._split
-            features = head(x[_PACKED], training=training)
-            batch_size, height, width = inputs.spatial_dims(features, self.options.data_format)
-            params = self.options.sample(x["seed"], batch_size, height, width, x["probability"])
+            features = head(x, training=training)
             mixed = mix_targets({inputs.IMAGES: features}, params, self.options)[inputs.IMAGES]
             return tail(mixed, training=training)
         return self.model(x, training=training)
@@ -239,15 +281,53 @@ class CutMixModel(keras.Model):
     # singular "image", "label"): Keras reads a dict as inputs, so they become
     # (x, y[, sample_weight]) tuples before Keras sees them.
     def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
-        x, y = _as_tuples(x, y)
+        x, y = self._checked(*_as_tuples(x, y))
         if "validation_data" in kwargs:
-            kwargs["validation_data"] = _as_tuples(kwargs["validation_data"], None)[0]
+            validation_data = _as_tuples(kwargs["validation_data"], None)[0]
+            if isinstance(validation_data, tuple) and len(validation_data) in (2, 3):
+                validation_data = self._checked(*validation_data[:2]) + validation_data[2:]
+            else:
+                validation_data = self._checked(validation_data, None)[0]
+            kwargs["validation_data"] = validation_data
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), LogProbability(self)]
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
-        x, y = _as_tuples(x, y)
+        x, y = self._checked(*_as_tuples(x, y))
         return super().evaluate(x, y, *args, **kwargs)
+
+    # Label values: a compiled step (JAX's jit, jit_compile=True) cannot
+    # assert on them, so they are checked before it where they pass through
+    # here: arrays once on the host, tf.data datasets in their pipeline.
+    def _checked(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """(x, y) with the labels' values checked, or set to be checked, away from the step."""
+        tf = sys.modules.get("tensorflow")
+        if y is not None:
+            leaves = keras.tree.flatten(y)
+            if leaves and all(isinstance(v, np.ndarray) or keras.ops.is_tensor(v) for v in leaves):
+                self._infer_num_classes(_batch_spec(x))
+                host = keras.tree.map_structure(lambda v: np.asarray(keras.ops.convert_to_numpy(v)), y)
+                check_labels(host, batched=True, num_classes=self.options.num_classes)
+        elif tf is not None and isinstance(x, tf.data.Dataset) and not self._step_checks_label_values():
+            spec = x.element_spec
+            if isinstance(spec, tuple) and len(spec) in (2, 3):
+                self._infer_num_classes(_batch_spec(spec[0]))
+                num_classes = self.options.num_classes
+
+                def check(*element: Any) -> tuple:
+                    with tensorflow_ops():
+                        return (
+                            element[0],
+                            check_labels(element[1], batched=True, num_classes=num_classes),
+                            *element[2:],
+                        )
+
+                x = x.map(check)
+        return x, y
+
+    def _step_checks_label_values(self) -> bool:
+        """Whether the step itself reads label values: eager (JAX, torch) or a TF graph without XLA."""
+        return bool(getattr(self, "compiled", False) and (self.run_eagerly or not self.jit_compile))
 
     def _step_state(self, state: tuple) -> tuple[Any, Any]:
         """This step's seed and probability, read from the JAX state if any."""
@@ -281,24 +361,27 @@ class CutMixModel(keras.Model):
             )
         if self.options.num_classes is None:
             self._infer_num_classes(keras.tree.map_structure(lambda t: keras.KerasTensor(t.shape, t.dtype), x))
+        options = self.options
         seed, probability = self._step_state(tuple(state))
         if self._split is None:
-            mixed = apply_mix({inputs.IMAGES: x, inputs.LABELS: y}, seed, self.options, probability=probability)
-            x, y = mixed[inputs.IMAGES], mixed[inputs.LABELS]
-        else:
-            # The same draw (same seed) is repeated in `call` on the feature
-            # map; here it only sets the labels, by the map's shares.
-            y = prepare_labels(
-                keras.tree.map_structure(ops.convert_to_tensor, y),
-                batched=True,
-                num_classes=self.options.num_classes,
-                label_smoothing=self.options.label_smoothing,
-            )
-            height, width = self._feature_size
-            params = self.options.sample(seed, ops.shape(x)[0], height, width, probability)
-            y = self.options.transform_labels(y, params)
-            x = {_PACKED: x, "seed": seed, "probability": probability}
-        return super().train_step(*state, (x, y, sample_weight))
+            mixed = apply_mix({inputs.IMAGES: x, inputs.LABELS: y}, seed, options, probability=probability)
+            return super().train_step(*state, (mixed[inputs.IMAGES], mixed[inputs.LABELS], sample_weight))
+        # One draw for the feature map's size: the labels are mixed here by
+        # its shares, the features in `call`, Keras' one forward pass.
+        y = prepare_labels(
+            keras.tree.map_structure(ops.convert_to_tensor, y),
+            batched=True,
+            num_classes=options.num_classes,
+            label_smoothing=options.label_smoothing,
+        )
+        height, width = self._feature_size
+        params = options.sample(seed, ops.shape(x)[0], height, width, probability)
+        y = options.transform_labels(y, params)
+        self._step_draw.params = params
+        try:
+            return super().train_step(*state, (x, y, sample_weight))
+        finally:
+            self._step_draw.params = None
 
     def _dense(self, y: Any) -> Any:
         """Class ids → one-hot (no smoothing): what evaluate and the metrics compare to."""
@@ -310,6 +393,8 @@ class CutMixModel(keras.Model):
                 shape = tuple(head.shape)
                 ids_shaped = len(shape) == 1 or (len(shape) == 2 and shape[-1] == 1 and num_classes != 1)
                 if not (ids_shaped and in_symbolic_scope()):
+                    if len(shape) == 2:  # dense rows of the wrong width: the package's message, not Keras'
+                        check_head_shape(head, True, num_classes)
                     return head
                 # Under a tf.distribute strategy Keras builds losses and metrics
                 # symbolically from the first batch averaged over the replicas
@@ -317,8 +402,6 @@ class CutMixModel(keras.Model):
                 # shape matters there, so read them as the class ids they were.
                 head = ops.cast(head, "int32")
             return prepare_labels(head, batched=True, num_classes=num_classes, label_smoothing=0.0)
-
-        from keras_cutmix.labels import map_heads
 
         return map_heads(dense, y, self.options.num_classes)
 
@@ -348,12 +431,7 @@ class CutMixModel(keras.Model):
             loss = compiled.get("loss") if loss is None else loss
             metrics = compiled.get("metrics") if metrics is None else metrics
         optimizer = "rmsprop" if optimizer is None else optimizer
-        loss, swapped_loss = dense_twins(loss, _LOSS_TWINS)
-        metrics, swapped_metrics = dense_twins(metrics, _METRIC_TWINS)
-        if "weighted_metrics" in kwargs:
-            kwargs["weighted_metrics"], more = dense_twins(kwargs["weighted_metrics"], _METRIC_TWINS)
-            swapped_metrics += more
-        swapped = swapped_loss + swapped_metrics
+        loss, metrics, kwargs, swapped = categorical_compile_arguments(loss, metrics, kwargs)
         if swapped:
             warnings.warn(
                 "CutMixModel trains on mixed, dense labels, so the sparse loss/metrics given to compile were "
@@ -418,62 +496,11 @@ def _unpack(data: Any) -> tuple[Any, Any, Any]:
     return keras.utils.unpack_x_y_sample_weight(data)
 
 
-# Sparse losses and metrics, and their twins for dense labels.
-_LOSS_TWINS: dict[Any, Any] = {
-    keras.losses.SparseCategoricalCrossentropy: keras.losses.CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": "categorical_crossentropy",
-    keras.losses.sparse_categorical_crossentropy: keras.losses.categorical_crossentropy,
-}
-_METRIC_TWINS: dict[Any, Any] = {
-    keras.metrics.SparseCategoricalAccuracy: keras.metrics.CategoricalAccuracy,
-    keras.metrics.SparseTopKCategoricalAccuracy: keras.metrics.TopKCategoricalAccuracy,
-    keras.metrics.SparseCategoricalCrossentropy: keras.metrics.CategoricalCrossentropy,
-    # Names become metric objects that keep the name, so History keeps its keys.
-    "sparse_categorical_accuracy": keras.metrics.CategoricalAccuracy,
-    "sparse_top_k_categorical_accuracy": keras.metrics.TopKCategoricalAccuracy,
-    "sparse_categorical_crossentropy": keras.metrics.CategoricalCrossentropy,
-    keras.metrics.sparse_categorical_accuracy: keras.metrics.categorical_accuracy,
-    keras.metrics.sparse_top_k_categorical_accuracy: keras.metrics.top_k_categorical_accuracy,
-}
-
-
-def dense_twins(spec: Any, twins: dict) -> tuple[Any, list[str]]:
-    """`spec` (a loss or metric, or a list/dict of them) with sparse entries swapped; what was swapped."""
-    swapped: list[str] = []
-
-    def named(item: Any) -> str:
-        return repr(item) if isinstance(item, str) else getattr(item, "__name__", type(item).__name__)
-
-    def twin(item: Any) -> Any:
-        if isinstance(item, dict):
-            return {key: twin(value) for key, value in item.items()}
-        if isinstance(item, (list, tuple)):
-            return type(item)(twin(value) for value in item)
-        key = type(item) if type(item) in twins else item
-        try:
-            new = twins.get(key)
-        except TypeError:  # unhashable: not a name or function we know
-            new = None
-        if new is None:
-            return item
-        if key is type(item):
-            new = _twin_object(item, new)
-        elif isinstance(item, str) and isinstance(new, type):
-            new = new(name=item)
-        swapped.append(f"{named(item)} → {named(new)}")
-        return new
-
-    return twin(spec), swapped
-
-
-def _twin_object(item: Any, twin_class: type) -> Any:
-    """The categorical twin of a sparse loss or metric object, with the same settings and name."""
-    config = item.get_config()
-    accepted = inspect.signature(twin_class).parameters
-    kept = {key: value for key, value in config.items() if key in accepted}
-    if "ignore_class" in config and config["ignore_class"] is not None:
-        raise ValueError(
-            f"{type(item).__name__}(ignore_class={config['ignore_class']}) has no categorical twin: mixed labels are "
-            "dense, so no class can be ignored. Remove ignore_class, or pass a categorical loss."
+def _batch_spec(x: Any) -> Any:
+    """KerasTensors of one batch of `x` (arrays, tensors or tf.data specs), for inferring num_classes; None otherwise."""
+    try:
+        return keras.tree.map_structure(
+            lambda t: keras.KerasTensor((None, *tuple(t.shape)[1:]), keras.backend.standardize_dtype(t.dtype)), x
         )
-    return twin_class(**kept)
+    except Exception:  # not arrays (a generator, a PyDataset, ...): inferred in the step
+        return None

@@ -1,26 +1,20 @@
 """`apply_mix`: the one path every layer, function and model runs.
 
 inputs → checks → dense labels → one draw (`options.sample`) → each target
-transformed by the method (`options.transform_*`).
+transformed by the method (`options.transform_*`). On eager JAX the draw and
+the transforms run as one compiled call (`_compiled.compiled_mix`).
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import keras
 import numpy as np
 
 from keras_cutmix import inputs, labels, sampling, validation
-from keras_cutmix._backend import (
-    backend_name,
-    in_tensorflow_graph,
-    in_xla_context,
-    needs_tensorflow_ops,
-    ops,
-    tensorflow_ops,
-)
+from keras_cutmix._backend import needs_tensorflow_ops, ops, tensorflow_ops
+from keras_cutmix._compiled import compiled_mix
 from keras_cutmix.methods.base import MixOptions
 from keras_cutmix.sampling import MixParams
 
@@ -100,59 +94,17 @@ def apply_mix(data: dict, seed: Any, options: MixOptions, training: bool = True,
     probability = options.probability if probability is None else probability
     if not batched or not training or (isinstance(probability, float) and probability == 0.0):
         return out
-    if _compiles_in_graph(out):
-        if not isinstance(probability, (int, float)):
-            import tensorflow as tf
-
-            probability = tf.convert_to_tensor(probability)  # a variable (CutMixModel's) is read here
-        return _compiled_draw_and_mix(options)(out, sampling.as_seed(seed), probability)
-    return draw_and_mix(out, seed, options, probability)
+    compiled = compiled_mix(options, images)
+    if compiled is not None:
+        return compiled(out, sampling.as_seed(seed), probability)
+    return draw_and_mix(out, seed, probability, options)
 
 
-def draw_and_mix(data: dict, seed: Any, options: MixOptions, probability: Any) -> dict:
-    """One draw from `seed`, applied to every target of the batch (labels already dense)."""
+def draw_and_mix(data: dict, seed: Any, probability: Any, options: MixOptions) -> dict:
+    """One draw from `seed` applied to every target of a batch (labels already dense)."""
     batch_size, height, width = inputs.spatial_dims(data[inputs.IMAGES], options.data_format)
     params = options.sample(seed, batch_size, height, width, probability)
     return mix_targets(data, params, options)
-
-
-def _compiles_in_graph(data: dict) -> bool:
-    """True in a TensorFlow graph that TensorFlow itself runs (tf.function, tf.data), not XLA's."""
-    if backend_name() != "tensorflow" or not in_tensorflow_graph() or in_xla_context():
-        return False
-    return not any(isinstance(x, keras.KerasTensor) for x in keras.tree.flatten(data))
-
-
-def _compiled_draw_and_mix(options: MixOptions) -> Any:
-    """`draw_and_mix` for `options` as one XLA-compiled TensorFlow function (cached per options' values).
-
-    A tf.data iterator instantiates its map function anew, and TensorFlow
-    converts, analyses and optimizes every node of that graph again for each
-    iterator, so every epoch of `fit` (benchmarks/README.md, "Fresh
-    iterators"). As one XLA function the draw, labels and pastes are a
-    single call node in the map function, its own graph is small (XLA's
-    Threefry, `rng`), and XLA's compiled program is kept across iterators.
-    The checks that raise at run time (batch sizes, label values) stay
-    outside, in the caller's graph: XLA drops asserts.
-    """
-    try:
-        return _compiled_functions(options)
-    except TypeError:  # unhashable option values (lists): one function for this call
-        return _compiled_functions.__wrapped__(options)
-
-
-@functools.cache
-def _compiled_functions(options: MixOptions) -> Any:
-    import tensorflow as tf
-
-    def run(data: dict, seed: Any, probability: Any) -> dict:
-        # TF ops even when the Keras backend is JAX or torch (a tf.data pipeline).
-        with tensorflow_ops():
-            return draw_and_mix(data, seed, options, probability)
-
-    # One trace per structure, rank and dtype (shapes generalized); XLA
-    # compiles and caches one executable per concrete shape at run time.
-    return tf.function(run, jit_compile=True, reduce_retracing=True, autograph=False)
 
 
 def run_functional(options: MixOptions, images: Any, labels: Any, sample_weight: Any, seed: Any, training: bool) -> Any:

@@ -395,7 +395,7 @@ def sample_fmix(
     applied = per[0] < probability
     lam = sample_beta(alpha, per[1:])
     n = ops.shape(lam)[0]
-    field = normal(offset_seed(seed, 4), (2, n, height, width))
+    field = normal(sub_seed(seed, 4), (2, n, height, width))
     partner_pixels = ops.logical_and(fourier_mask(field, lam, decay_power), applied[:, None, None])
     counts = ops.sum(ops.cast(partner_pixels, "int32"), axis=(1, 2))
     share = ops.cast(counts, "float32") / ops.cast(height * width, "float32")
@@ -425,10 +425,9 @@ def switch(use_first: Any, first: MixParams, second: MixParams) -> MixParams:
     return first._replace(**chosen)
 
 
-def offset_seed(seed: Any, k: int) -> Any:
-    """A second, independent seed derived from `seed` (for a second draw)."""
-    seed = as_seed(seed)
-    return seed + ops.cast(ops.convert_to_tensor([7919 * k, 0]), seed.dtype)
+def sub_seed(seed: Any, k: int) -> Any:
+    """Sub-stream `k` of `seed` (a second, independent draw): `rng.fold_in`, a hash, not an offset."""
+    return rng.fold_in(as_seed(seed), k)
 
 
 def as_seed(seed: Any) -> Any:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -261,8 +262,11 @@ def _check_layout(images: Any, data_format: str | None) -> None:
       with 8+ channels; they are channels_last (B, H, W, C).
     - channels_last, images (B, c, h, w) with c in (1, 3, 4) and h == w >= 8:
       read as images 1–4 pixels tall with as many channels as columns; they
-      are channels_first (B, C, H, W) square images (non-square ones are
-      not flagged).
+      are channels_first (B, C, H, W) square images.
+    - channels_last, non-square (B, c, h, w) with c in (1, 3, 4) and w > 4:
+      a warning, once per process: they look channels_first too (torch
+      users hold such tensors), but an image c pixels tall with w channels
+      (a small feature map, say) is possible, so they are mixed as given.
     """
     shape = tuple(images.shape)
     if len(shape) != 4 or any(d is None for d in shape[1:]):
@@ -280,6 +284,20 @@ def _check_layout(images: Any, data_format: str | None) -> None:
             f"'channels_last' reads them as {c} channels of {a}x{b} pixels. Pass data_format='channels_first' "
             "(or transpose the images to (B, H, W, C))."
         )
+    global _warned_channels_first
+    if data_format == "channels_last" and a in (1, 3, 4) and c > 4 and not _warned_channels_first:
+        _warned_channels_first = True
+        warnings.warn(
+            f"`images` of shape {shape} look channels_first (B, C, H, W) with C={a}, but data_format="
+            f"'channels_last' (the default, keras.config.image_data_format()) mixes them as {a}x{b} images with "
+            f"{c} channels. Pass data_format='channels_first' if they are (B, C, H, W). (Warned once.)",
+            UserWarning,
+            stacklevel=2,
+        )
+
+
+# `_check_layout` warns about a channels_first-looking layout once per process.
+_warned_channels_first = False
 
 
 def check_bounding_boxes(bounding_boxes: Any) -> None:

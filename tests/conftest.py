@@ -1,10 +1,28 @@
 import os
 import pathlib
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras
-import pytest
+
+class _WithoutTensorFlow:
+    """A meta path finder for which TensorFlow is not installed (`make test-without-tensorflow`).
+
+    Not `sys.modules["tensorflow"] = None`: Keras tests `"tensorflow" in sys.modules`, which an
+    install without TensorFlow answers False.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            raise ModuleNotFoundError(f"No module named {name!r} (KERAS_CUTMIX_WITHOUT_TENSORFLOW)", name=name)
+        return None
+
+
+if os.environ.get("KERAS_CUTMIX_WITHOUT_TENSORFLOW"):
+    sys.meta_path.insert(0, _WithoutTensorFlow())  # before Keras is imported: it looks for TensorFlow lazily
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
 
 BACKEND = keras.backend.backend()
 

@@ -14,11 +14,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def run_script(path, *args, timeout=300, **env):
-    """Run a script of the repository (`path` from its root) in a process of its own, on the TensorFlow backend.
+    """Run a script of the repository (`path` from its root) in a process of its own, on the TensorFlow backend
+    unless `env` names another KERAS_BACKEND.
 
     Asserts that it exits 0 (showing the end of its output otherwise) and returns the finished process.
     """
-    environment = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3", **env)
+    environment = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3", **env}
     proc = subprocess.run(
         [sys.executable, str(ROOT / path), *map(str, args)],
         cwd=ROOT,

@@ -43,3 +43,36 @@ def test_map_parts_prints_every_part():
     proc = run_script("benchmarks/map_parts.py", "uint8", "8x16x16x3")
     rows = [line.split("  ")[0] for line in proc.stdout.splitlines() if "ms per batch" in line]
     assert rows == ["copy", "XLA-compiled copy", "paste_box alone", "draw alone", "CutMix batch", "CutMix sample"]
+
+
+@pytest.mark.own_process  # bench.py on the JAX and torch backends, each in its own process
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_bench_host_pipelines_write_json(tmp_path, backend):
+    # Issue #18's rows: a grain map (JAX) and a torch DataLoader collate, ours vs keras' layer vs a copy.
+    out = tmp_path / "results.json"
+    run_script(
+        "benchmarks/bench.py",
+        "--backend",
+        backend,
+        "--settings",
+        "host",
+        "--quick",
+        "--dtypes",
+        "uint8",
+        "--output",
+        out,
+    )
+    report = json.loads(out.read_text())
+    rows = report["results"]
+    assert {row["setting"] for row in rows} == {"host"}
+    assert {row["impl"] for row in rows} == {
+        "no-op map",
+        "copy",
+        "keras_cutmix batch",
+        "keras_cutmix sample",
+        "keras.layers.CutMix",
+    }
+    assert all("images_per_s" in row and row["dtype"] == "uint8" for row in rows), rows
+    host_targets = [t for t in report["targets"] if t["target"].startswith("host")]
+    assert len(host_targets) == 4  # two modes x (keras' throughput, the copy)
+    assert all(t["value"] is not None for t in host_targets)

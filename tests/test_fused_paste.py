@@ -59,7 +59,10 @@ def _random_boxes(rng, n, h, w):
 @pytest.mark.parametrize("dtype", ["uint8", "float32", "int32"])
 @pytest.mark.parametrize("per_sample", [False, True])
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first", "masks"])
-def test_paste_box_is_an_exact_copy_of_each_box(dtype, per_sample, data_format):
+@pytest.mark.parametrize("as_tensors", [False, True], ids=["numpy", "tensors"])
+def test_paste_box_is_an_exact_copy_of_each_box(dtype, per_sample, data_format, as_tensors):
+    # Backend tensors take torch's CPU path for one box (copy, then slices); NumPy the general one.
+    tensor = keras.ops.convert_to_tensor if as_tensors else np.asarray
     rng = np.random.default_rng(1)
     b, h, w, c = 6, 7, 9, 3
     shape = {"channels_last": (b, h, w, c), "channels_first": (b, c, h, w), "masks": (b, h, w)}[data_format]
@@ -72,11 +75,14 @@ def test_paste_box_is_an_exact_copy_of_each_box(dtype, per_sample, data_format):
     for trial in range(5):
         box = edges[trial] if trial < len(edges) else _random_boxes(rng, n, h, w)
         box = tuple(np.asarray(v, "int32") for v in box)
+        xt, noise_t, partner_t = tensor(x), tensor(noise), tensor(partner)
+        box_t = tuple(tensor(v) for v in box)
         np.testing.assert_array_equal(
-            to_numpy(mixing.paste_box(x, x, box, fmt, partner=partner)), _box_reference(x, x, box, fmt, partner)
+            to_numpy(mixing.paste_box(xt, xt, box_t, fmt, partner=partner_t)), _box_reference(x, x, box, fmt, partner)
         )
         np.testing.assert_array_equal(
-            to_numpy(mixing.paste_box(x, noise, box, fmt, partner=partner)), _box_reference(x, noise, box, fmt, partner)
+            to_numpy(mixing.paste_box(xt, noise_t, box_t, fmt, partner=partner_t)),
+            _box_reference(x, noise, box, fmt, partner),
         )
         np.testing.assert_array_equal(
             to_numpy(mixing.paste_box(x, noise, box, fmt)), _box_reference(x, noise, box, fmt)

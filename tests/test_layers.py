@@ -159,3 +159,38 @@ def test_bad_inputs_raise_clear_errors():
         layer(source_images(B, H, W), np.arange(B))
     with pytest.raises(ValueError, match=r"sample_weight"):
         keras_cutmix.cutmix(source_images(B, H, W), None, np.ones(B), seed=0)
+    images, labels = source_images(B, H, W), np.arange(B)
+    with pytest.raises(
+        ValueError, match=r"one tuple \(images\[, labels\[, sample_weight\]\]\); received a tuple of 4 entries\.$"
+    ):
+        keras_cutmix.cutmix((images, labels, labels, labels), seed=0, num_classes=B)
+    with pytest.raises(ValueError, match=r"received a tuple of 2 entries and more positional arguments"):
+        keras_cutmix.cutmix((images, labels), labels, seed=0, num_classes=B)
+
+
+@pytest.mark.parametrize(
+    "layer_class", [getattr(keras_cutmix.layers, name) for name in keras_cutmix.layers.__all__ if name != "MixLayer"]
+)
+def test_every_layer_takes_keras_base_arguments(layer_class):
+    # Keras' image preprocessing layers all take bounding_box_format, data_format and seed.
+    layer = layer_class(bounding_box_format="xyxy", data_format="channels_last", seed=1)
+    config = layer.get_config()
+    assert (config["bounding_box_format"], config["data_format"], config["seed"]) == ("xyxy", "channels_last", 1)
+    assert layer_class.from_config(config).bounding_box_format == "xyxy"
+    with pytest.raises(
+        ValueError, match=r"`bounding_box_format` must be one of .* Received: bounding_box_format='xyz'"
+    ):
+        layer_class(bounding_box_format="xyz")
+    # The images are mixed as without it.
+    images = source_images(B, H, W)
+    np.testing.assert_array_equal(
+        to_numpy(layer(images)), to_numpy(layer_class(seed=1, data_format="channels_last")(images))
+    )
+
+
+def test_mixup_with_a_bounding_box_format_keeps_both_images_boxes():
+    images = source_images(B, H, W)
+    boxes = {"boxes": np.tile([[[1, 1, 5, 5]]], (B, 1, 1)).astype("float32"), "labels": np.ones((B, 1), "int32")}
+    out = keras_cutmix.MixUp(bounding_box_format="xyxy", seed=0)({"images": images, "bounding_boxes": boxes})
+    assert tuple(out["bounding_boxes"]["boxes"].shape) == (B, 2, 4)
+    assert (to_numpy(out["bounding_boxes"]["labels"])[:, 0] == 1).all()

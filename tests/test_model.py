@@ -1,5 +1,7 @@
 """Issue #3: CutMix inside `fit` (input and feature level) and the probability scheduler."""
 
+import pathlib
+
 import keras
 import numpy as np
 import pytest
@@ -100,9 +102,18 @@ def test_in_model_labels_equal_the_pasted_input_pixels():
     assert not np.array_equal(trainer.labels_seen[0], trainer.labels_seen[1]), "each step must draw anew"
 
 
-def test_feature_level_labels_equal_the_feature_map_shares():
+@pytest.mark.parametrize("policy", [None, "mixed_float16", "mixed_bfloat16"])
+def test_feature_level_labels_equal_the_feature_map_shares(policy, monkeypatch):
     # The feature map of image i is the constant i + 1 (average pooling of a
-    # constant image), 4 × 6 pixels: labels must match its pasted shares.
+    # constant image), 4 × 6 pixels: labels must match its pasted shares,
+    # also in float16/bfloat16 (exact for these small integers).
+    if policy:
+        keras.config.set_dtype_policy(policy)  # conftest restores the global policy
+    draws = []
+    original = keras_cutmix.methods.CutMixOptions.sample
+    monkeypatch.setattr(
+        keras_cutmix.methods.CutMixOptions, "sample", lambda *a, **k: draws.append(1) or original(*a, **k)
+    )
     recorder = _Recorder(name="recorder")
     model = keras.Sequential(
         [
@@ -116,13 +127,64 @@ def test_feature_level_labels_equal_the_feature_map_shares():
     trainer = _RecordingTrainer(model, feature_layer="pool", seed=2, mode="sample")
     trainer.compile("sgd", keras.losses.CategoricalCrossentropy(from_logits=True), run_eagerly=True)
     trainer.fit(source_images(B, H, 24), np.arange(B), batch_size=B, epochs=3, verbose=0, shuffle=False)
+    assert len(draws) == 3, "one draw per step, for labels and features alike"
     assert len(recorder.seen) == 3 and recorder.seen[0].shape == (B, 4, 6, 3)
+    assert recorder.seen[0].dtype == np.dtype(keras.config.dtype_policy().compute_dtype)
     mixed = 0
     for features, labels in zip(recorder.seen, trainer.labels_seen):
         fractions = recovered_fractions(features, B)
         np.testing.assert_allclose(labels, fractions, atol=1e-6)
         mixed += int((np.diag(fractions) < 1).sum())
     assert mixed > 0
+
+
+FEATURE_MIXERS = {
+    "cutmix": lambda: keras_cutmix.CutMix(mode="sample"),
+    "manifold_mixup": lambda: keras_cutmix.MixUp(mode="sample"),
+}
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("mixer", sorted(FEATURE_MIXERS))
+def test_feature_level_mixing_fits_compiled_under_mixed_precision(policy, mixer):
+    # The step's draw reaches the feature map as a tensor of the step: no
+    # model input for Keras to autocast (0.2: "Input 'y' of 'Less' Op has
+    # type float16" on TensorFlow).
+    keras.config.set_dtype_policy(policy)
+    x, y = _data(n=16)
+    model = small_cnn()
+    trainer = keras_cutmix.CutMixModel(model, mixer=FEATURE_MIXERS[mixer](), feature_layer="conv1", seed=0)
+    trainer.compile(
+        "sgd", keras.losses.CategoricalCrossentropy(from_logits=True), metrics=[label_purity], jit_compile=JIT
+    )
+    before = [to_numpy(v).copy() for v in model.trainable_variables]
+    history = trainer.fit(x, y, batch_size=B, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert history.history["label_purity"][0] < 1.0  # labels were mixed
+    assert all(not np.array_equal(a, to_numpy(b)) for a, b in zip(before, model.trainable_variables))
+    # call (predict) is the wrapped model, untouched (up to the half-precision rounding of two compilations).
+    np.testing.assert_allclose(
+        to_numpy(trainer.predict(x, verbose=0)), to_numpy(model.predict(x, verbose=0)), atol=1e-2
+    )
+
+
+FIXTURES = pathlib.Path(__file__).resolve().parent / "data"
+
+
+@pytest.mark.parametrize("name", ["cutmix", "manifold_mixup"])
+def test_keras_files_saved_by_0_2_load(name):
+    """Files written by 0.2's CutMixModel (tests/data/make_model_0_2_fixtures.py) load, predict and train on."""
+    saved = np.load(FIXTURES / "model_0_2_predictions.npz")
+    loaded = keras.saving.load_model(FIXTURES / f"model_0_2_{name}.keras")
+    assert isinstance(loaded, keras_cutmix.CutMixModel)
+    assert loaded.feature_layer == ("conv1" if name == "manifold_mixup" else None)
+    assert type(loaded.mixer) is (keras_cutmix.MixUp if name == "manifold_mixup" else keras_cutmix.CutMix)
+    assert loaded.options.num_classes == 3 and loaded.seed == (4 if name == "manifold_mixup" else 3)
+    np.testing.assert_allclose(to_numpy(loaded.predict(saved["x"], verbose=0)), saved[name], atol=1e-5)
+    # Compiled as saved (categorical twins, optimizer state): it trains on.
+    assert isinstance(loaded.loss, keras.losses.CategoricalCrossentropy)
+    history = loaded.fit(saved["x"], np.arange(8) % 3, batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
 
 
 def test_feature_layer_errors():
@@ -207,7 +269,8 @@ def test_every_mixer_trains_in_the_model_and_round_trips(name, tmp_path):
     x, y = _data(n=16)
     mixer = MIXERS[name]()
     trainer = keras_cutmix.CutMixModel(small_cnn(), mixer=mixer, seed=0)
-    assert trainer.mixer is mixer and mixer.num_classes == K  # the model's output size
+    # The model's output size, kept in the wrapper's options: the mixer is left as given.
+    assert trainer.mixer is mixer and trainer.options.num_classes == K and mixer.num_classes is None
     trainer.compile("sgd", keras.losses.CategoricalCrossentropy(from_logits=True), jit_compile=JIT)
     history = trainer.fit(x, y, batch_size=B, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0]) and history.history["mixing_probability"] == [1.0]
@@ -316,7 +379,8 @@ def test_subclassed_models_get_num_classes_when_built():
     assert trainer.mixer.num_classes is None
     trainer.compile("sgd", keras.losses.CategoricalCrossentropy(from_logits=True), jit_compile=JIT)
     history = trainer.fit(x, y, batch_size=B, epochs=1, verbose=0)
-    assert trainer.mixer.num_classes == K and np.isfinite(history.history["loss"][0])
+    assert trainer.options.num_classes == K and np.isfinite(history.history["loss"][0])
+    assert trainer.mixer.num_classes is None
 
 
 def test_dict_batches_and_singular_keys_fit():
@@ -350,7 +414,7 @@ def test_label_heads_are_mixed_with_the_same_weights():
             return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
 
     trainer = Recording(model, seed=0, mode="sample")
-    assert trainer.mixer.num_classes == {"kind": K, "colour": 3}
+    assert trainer.options.num_classes == {"kind": K, "colour": 3}
     loss = keras.losses.CategoricalCrossentropy(from_logits=True)
     trainer.compile("sgd", {"kind": loss, "colour": loss}, run_eagerly=True)
     x = source_images(B, H, W)

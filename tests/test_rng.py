@@ -8,6 +8,8 @@ of them can pass whatever the generator does.
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import numpy as np
 import pytest
@@ -26,21 +28,15 @@ SEEDS = [(0, 0), (1, 2), (-1, 2**31 - 1), (-(2**31), -1), (123456789, -987654321
 
 
 def np_threefry(key0, key1, x0, x1):
-    """Threefry-2x32-20 (Random123) in NumPy uint32 arithmetic."""
+    """Threefry-2x32-20 in NumPy uint32 arithmetic: the package's twin (`rng._numpy_threefry`).
+
+    An independent reference for the ops version as long as it matches
+    Random123's known answers and JAX's primitive, which the tests below check.
+    """
     u32 = np.uint32
-    k = [u32(key0 & 0xFFFFFFFF), u32(key1 & 0xFFFFFFFF)]
-    k.append(k[0] ^ k[1] ^ u32(0x1BD11BDA))
     x0 = np.asarray(x0, dtype=np.int64).astype(u32)
     x1 = np.asarray(x1, dtype=np.int64).astype(u32)
-    x0, x1 = np.broadcast_arrays(x0 + k[0], x1 + k[1])
-    rotations = [(13, 15, 26, 6), (17, 29, 16, 24)]
-    for block in range(5):
-        for r in rotations[block % 2]:
-            x0 = x0 + x1
-            x1 = ((x1 << u32(r)) | (x1 >> u32(32 - r))) ^ x0
-        x0 = x0 + k[(block + 1) % 3]
-        x1 = x1 + k[(block + 2) % 3] + u32(block + 1)
-    return x0, x1
+    return rng._numpy_threefry(u32(key0 & 0xFFFFFFFF), u32(key1 & 0xFFFFFFFF), *np.broadcast_arrays(x0, x1))
 
 
 def np_bits(seed, rows, batch):
@@ -93,6 +89,8 @@ def _threefry(key, counters, rolled):
 def test_known_answers_of_random123(rolled):
     for key, counter, expected in KNOWN_ANSWERS:
         y0, y1 = _threefry(key, counter, rolled)
+        assert (int(y0[0]), int(y1[0])) == expected
+        y0, y1 = np_threefry(key[0], key[1], [counter[0]], [counter[1]])
         assert (int(y0[0]), int(y1[0])) == expected
 
 
@@ -326,3 +324,48 @@ def test_jax_eager_and_jit_match_the_reference():
         jitted = jax.jit(lambda s: rng.uniform(s, (6, 10)))(words)
         np.testing.assert_array_equal(np.asarray(eager), np_uniform(seed, 6, 10))
         np.testing.assert_array_equal(np.asarray(jitted), np_uniform(seed, 6, 10))
+
+
+@pytest.mark.parametrize("as_uniform", [False, True], ids=["bits", "uniform"])
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint32"])
+def test_numpy_twin_gives_the_bits_of_the_ops_version(as_uniform, dtype):
+    # `_numpy_draw` serves eager torch with a CPU seed: it must be the ops version, bit for bit.
+    for seed in SEEDS:
+        words = np.array(seed, dtype=np.int64) & 0xFFFFFFFF  # the same words modulo 2**32 in each dtype
+        host = words.astype(np.uint32).view(np.int32) if dtype == "int32" else words.astype(dtype)
+        twin = rng._numpy_draw(host, 7, 300, as_uniform)
+        with tensorflow_ops() if BACKEND == "tensorflow" else contextlib.nullcontext():
+            ops_version = to_numpy(rng._draw_2d(seed_tensor(seed), 7, 300, rolled=False, as_uniform=as_uniform))
+        assert twin.dtype == ops_version.dtype
+        np.testing.assert_array_equal(twin, ops_version)
+        reference = np_uniform(seed, 7, 300) if as_uniform else np_bits(seed, 7, 300).view(np.int32)
+        np.testing.assert_array_equal(twin, reference)
+
+
+# ---------------------------------------------------------------------------
+# fold_in: sub-streams by hashing
+
+
+def test_fold_in_is_jax_fold_in_bit_for_bit_and_64_bit_data_use_both_counter_words():
+    jax = pytest.importorskip("jax")
+    for seed in SEEDS:
+        key = np.array(seed, np.int64).astype(np.uint32)
+        for data in (0, 1, 7919, 2**31, 2**32 - 1):
+            reference = np.asarray(jax.random.key_data(jax.random.fold_in(jax.random.wrap_key_data(key), data)))
+            np.testing.assert_array_equal(as_uint32(rng.fold_in(seed_tensor(seed), data)), reference)
+        high, low = 5, 9
+        np.testing.assert_array_equal(
+            as_uint32(rng.fold_in(seed_tensor(seed), high << 32 | low)), np_threefry(seed[0], seed[1], high, low)
+        )
+    with pytest.raises(ValueError, match="data"):
+        rng.fold_in((0, 0), -1)
+
+
+def test_sub_streams_do_not_overlap_other_seeds_streams():
+    """The offsets they replace made stream 1 of (s, t) equal to stream 0 of (s + 7919, t)."""
+    from keras_cutmix.sampling import sub_seed
+
+    for s, t in [(0, 0), (5, 9)]:
+        one = as_uint32(sub_seed((s, t), 1))
+        assert not np.array_equal(one, as_uint32(sub_seed((s + 7919, t), 0)))
+        assert len({tuple(as_uint32(sub_seed((s, t), k))) for k in range(8)}) == 8

@@ -6,6 +6,8 @@ graph with static shapes), and in `Dataset.map` with an unknown batch size
 (`from_generator`), under every Keras backend.
 """
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -271,7 +273,7 @@ def test_1x1_images_have_exact_labels(form, mode):
         ((B, 32, 32, 3), "channels_last"),
         ((B, 1, 28, 28), "channels_first"),
         ((B, 28, 28, 1), "channels_last"),
-        ((B, 3, 32, 48), "channels_last"),  # not square: not flagged (could be a 3-pixel-tall image)
+        ((B, 3, 32, 48), "channels_last"),  # not square: warned about (test_channels_first_looking_batches_warn_once)
         ((B, 8, 8, 8), "channels_first"),
         ((B, 8, 8, 8), "channels_last"),
         ((B, 4, 4, 3), "channels_first"),  # too small to tell
@@ -370,20 +372,72 @@ def test_traced_without_asserts_out_of_range_ids_give_zero_rows():
     np.testing.assert_array_equal(to_numpy(labels), np.eye(K, dtype="float32")[[0, 1, 2]].tolist() + [[0, 0, 0]])
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
-def test_cutmix_model_fit_with_bad_ids(jit_compile):
+# Bad labels given to CutMixModel (issue #19): a compiled step (jax.jit,
+# XLA) can neither read nor assert on label values, so they are checked
+# before it: arrays once on the host (ValueError before the first step),
+# tf.data datasets in the pipeline (a tf.debugging.Assert: InvalidArgumentError
+# when the batch is made). Steps that read values check them there too.
+BAD_LABELS = {
+    # (the host's message names the bad ids; a graph assert prints the labels after it)
+    "id = num_classes": (
+        np.array([0, 1, 2, 3]),
+        r"class ids in \[0, 3\) for num_classes=3; received (ids \[3\]|labels)",
+    ),
+    "id = -1": (np.array([0, -1, 2, 1]), r"class ids in \[0, 3\) for num_classes=3; received (ids \[-1\]|labels)"),
+    "NaN one-hot": (np.where(np.eye(B, K) > 0, np.nan, 0.0).astype("float32"), r"must be finite \(no NaN or Inf\)"),
+    "one-hot of the wrong width": (np.eye(B, K + 1, dtype="float32"), r"`labels` have 4 classes \(shape \(.*4\)\)"),
+}
+
+
+def _bad_labels_trainer(jit_compile):
     if jit_compile and BACKEND == "torch":
         pytest.skip("torch's jit_compile (torch.compile) is not a supported Keras compile path on CPU CI")
     model = keras.Sequential([keras.Input((H, W, 3)), keras.layers.Flatten(), keras.layers.Dense(K)])
     trainer = keras_cutmix.CutMixModel(model, seed=0)
     trainer.compile("sgd", keras.losses.CategoricalCrossentropy(from_logits=True), jit_compile=jit_compile)
-    x, y = _images(), np.array([0, 1, 2, 5])
-    if jit_compile:
-        # A compiled step (XLA, jax.jit) can neither read nor assert on the ids:
-        # the bad id becomes an all-zero label row, and training goes on.
-        trainer.fit(x, y, epochs=1, verbose=0)
-        return
-    # Eager steps (JAX and torch without jit) read the ids; TF's graph step asserts on them.
-    error = tf.errors.InvalidArgumentError if BACKEND == "tensorflow" else ValueError
-    with pytest.raises(error, match=r"class ids in \[0, 3\) for num_classes=3"):
-        trainer.fit(x, y, epochs=1, verbose=0)
+    return trainer
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("case", list(BAD_LABELS))
+def test_cutmix_model_checks_array_labels_on_the_host(case, jit_compile):
+    trainer = _bad_labels_trainer(jit_compile)
+    labels, message = BAD_LABELS[case]
+    before = [to_numpy(v).copy() for v in trainer.trainable_variables]
+    with pytest.raises(ValueError, match=message):
+        trainer.fit(_images(), labels, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=message):
+        trainer.fit(_images(), _labels(), epochs=1, verbose=0, validation_data=(_images(), labels))
+    with pytest.raises(ValueError, match=message):
+        trainer.evaluate(_images(), labels, verbose=0)
+    # Raised before any step: the weights are untouched.
+    assert all(np.array_equal(a, to_numpy(b)) for a, b in zip(before, trainer.trainable_variables))
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("case", ["id = num_classes", "NaN one-hot", "one-hot of the wrong width"])
+def test_cutmix_model_checks_tf_data_labels(case, jit_compile):
+    trainer = _bad_labels_trainer(jit_compile)
+    labels, message = BAD_LABELS[case]
+    ds = tf.data.Dataset.from_tensors((_images(), labels))
+    static = case == "one-hot of the wrong width"  # a shape: raised when traced, with the same message
+    # Values: the pipeline's assert (compiled steps), TF's graph step assert, or the eager step's ValueError.
+    error = ValueError if static or (BACKEND != "tensorflow" and not jit_compile) else tf.errors.InvalidArgumentError
+    with pytest.raises(error, match=message):
+        trainer.fit(ds, epochs=1, verbose=0)
+
+
+def test_channels_first_looking_batches_warn_once(monkeypatch):
+    from keras_cutmix import validation
+
+    monkeypatch.setattr(validation, "_warned_channels_first", False)
+    images = np.zeros((B, 3, 32, 48), "float32")  # (B, C, H, W) under the default data_format
+    with pytest.warns(UserWarning, match=r"look channels_first .* data_format='channels_first'") as record:
+        keras_cutmix.CutMix(seed=0)(images)
+    assert len([w for w in record if "channels_first" in str(w.message)]) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once: no second warning
+        keras_cutmix.cutmix(images, seed=0)
+        monkeypatch.setattr(validation, "_warned_channels_first", False)
+        keras_cutmix.cutmix(np.zeros((B, 32, 48, 3), "float32"), seed=0)  # channels_last: silent
+        keras_cutmix.cutmix(images, seed=0, data_format="channels_first")  # declared: silent

@@ -10,13 +10,15 @@ options class and document the method.
 from __future__ import annotations
 
 import inspect
+import os
+import random
 import sys
 import warnings
 from typing import Any, ClassVar
 
 import keras
 
-from keras_cutmix import inputs, validation
+from keras_cutmix import inputs, rng, streams, validation
 from keras_cutmix import labels as label_heads
 from keras_cutmix._backend import (
     in_tf_data_function,
@@ -59,6 +61,8 @@ class MixLayer(keras.layers.Layer):
         self.options = self.options_class(**options)
         self.seed = validation.check_seed(seed)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
+        self._owner_pid = os.getpid()  # an unseeded copy running in another process adds entropy
+        self._host_seed = self.seed if self.seed is not None else random.randrange(2**31)  # workers' seed word
         # The probability is a variable, read inside the compiled step or the
         # tf.data graph, so `set_probability` takes effect without a retrace;
         # a Python copy keeps it readable while Keras traces shapes.
@@ -115,7 +119,13 @@ class MixLayer(keras.layers.Layer):
             args = (first, *args[1:]) if args else args
             if not args:
                 kwargs["images"] = first
-        images = first.get(inputs.IMAGES, first.get("image")) if isinstance(first, dict) else first
+        elif isinstance(first, (tuple, list)) and args:  # one (images, labels[, sample_weight]) element (grain)
+            first = _host_to_tensor(first)
+            args = (first, *args[1:])
+        if isinstance(first, dict):
+            images = first.get(inputs.IMAGES, first.get("image"))
+        else:
+            images = first[0] if isinstance(first, (tuple, list)) and first else first
         self._warn_for_silent_traps(images, first, args, kwargs)
         if needs_tensorflow_ops(images):
             # A TF graph (tf.data) under the JAX or torch backend: the Keras
@@ -126,15 +136,32 @@ class MixLayer(keras.layers.Layer):
             with tensorflow_ops():
                 out = self.call(*args, **kwargs)
         else:
-            out = super().__call__(*args, **kwargs)
+            with streams.worker_device():
+                out = super().__call__(*args, **kwargs)
         return {**out, **passthrough} if passthrough else out
 
     def call(self, images: Any, labels: Any = None, sample_weight: Any = None, training: bool = True) -> Any:
         data, repack = inputs.unpack(images, labels, sample_weight)
         if not training:
             return repack(apply_mix(data, None, self.options, training=False))
+        seed, probability = self._seed_and_probability()
+        return repack(apply_mix(data, seed, self.options, probability=probability))
+
+    def _seed_and_probability(self) -> tuple[Any, Any]:
+        """This call's seed, (seed, counter) folded with this worker's stream (`keras_cutmix.streams`), and probability."""
+        stream = streams.current_stream(self.seed is not None, self.__dict__.get("_owner_pid"))
+        if stream is not None and streams.in_worker() and not using_tensorflow_ops():
+            # A worker counts its own calls on the host and reads the probability from Python: the
+            # layer's variables may live on an accelerator that a forked worker must not touch.
+            with streams.COUNTER_LOCK:
+                pid, calls = self.__dict__.get("_worker_calls", (None, 0))
+                calls = calls if pid == os.getpid() else 0
+                self.__dict__["_worker_calls"] = (os.getpid(), calls + 1)
+            return rng.fold_in((self.__dict__["_host_seed"], calls), stream), self._probability
         seed_generator, probability = self._backend_state()
-        return repack(apply_mix(data, seed_generator.next(), self.options, probability=probability))
+        with streams.COUNTER_LOCK:  # threads sharing the layer never get the same counter
+            seed = seed_generator.next()
+        return (seed if stream is None else rng.fold_in(seed, stream)), probability
 
     @no_automatic_dependency_tracking
     def _backend_state(self) -> tuple[keras.random.SeedGenerator, Any]:
@@ -172,6 +199,7 @@ class MixLayer(keras.layers.Layer):
         has_labels = (
             (isinstance(first, dict) and ({inputs.LABELS, "label"} & set(first)))
             or len(args) > 1
+            or (isinstance(first, (tuple, list)) and len(first) > 1)
             or (kwargs.get("labels") is not None)
         )
         if isinstance(images, keras.KerasTensor) and not has_labels:
@@ -224,7 +252,11 @@ def _host_to_tensor(value: Any) -> Any:
     """NumPy arrays and Python numbers as backend tensors (nested dicts too); tensors as they are."""
     if isinstance(value, dict):
         return {key: _host_to_tensor(v) for key, v in value.items()}
-    if isinstance(value, (tuple, list)) and value and all(hasattr(v, "shape") for v in value):
+    if (
+        isinstance(value, (tuple, list))
+        and value
+        and all(hasattr(v, "shape") or isinstance(v, (dict, tuple, list)) for v in value)
+    ):
         return type(value)(_host_to_tensor(v) for v in value)
     if value is None or isinstance(value, keras.KerasTensor) or keras.ops.is_tensor(value):
         return value

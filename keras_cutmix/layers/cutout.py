@@ -29,8 +29,10 @@ class Cutout(MixLayer):
         fill_value: the value written by fill_mode="constant".
         probability: chance of erasing, per sample ("sample" mode, the
             default) or per batch ("batch" mode: one box for the batch).
-        mode, num_classes, label_smoothing, seed, data_format: as for
-            `CutMix` (mode "sample", the default, draws a box per image).
+        mode, num_classes, label_smoothing, seed, data_format, bounding_box_format: as for
+            `CutMix` (mode "sample", the default,
+            draws a box per image; bounding_box_format is accepted and
+            validated, bounding boxes themselves raise).
 
     Example:
 

@@ -24,8 +24,10 @@ class MixUp(MixLayer):
     Args:
         alpha: the Beta(α, α) parameter (> 0); the paper's ImageNet MixUp
             uses 1, timm's recipes 0.8.
-        probability, mode, num_classes, label_smoothing, seed, data_format: as
-            for `CutMix`.
+        probability, mode, num_classes, label_smoothing, seed, data_format, bounding_box_format: as for
+            `CutMix` (the union of boxes needs no
+            format: bounding_box_format is accepted, as Keras' `MixUp` takes
+            it, and validated).
 
     Example:
 

@@ -28,8 +28,10 @@ class ResizeMix(MixLayer):
         scale: (lo, hi) in (0, 1]: the range of τ, the pasted side as a
             fraction of the image side.
         interpolation: "bilinear" or "nearest", for the images.
-        probability, mode, num_classes, label_smoothing, seed, data_format: as
-            for `CutMix`.
+        probability, mode, num_classes, label_smoothing, seed, data_format, bounding_box_format: as for
+            `CutMix` (bounding_box_format is
+            accepted, as by every Keras image preprocessing layer, and
+            validated; bounding boxes themselves raise).
 
     Example:
 

@@ -30,6 +30,9 @@ class MixOptions:
     num_classes: Any = None
     label_smoothing: float = 0.0
     data_format: str | None = None
+    # Every Keras image preprocessing layer takes it; used by the methods
+    # that move boxes (CutMix), validated by all.
+    bounding_box_format: str | None = None
 
     # The targets besides images and labels that the method transforms.
     targets: ClassVar[tuple[str, ...]] = ()
@@ -44,6 +47,8 @@ class MixOptions:
         validation.check_choice("mode", self.mode, validation.MODES)
         self._set("num_classes", validation.check_num_classes(self.num_classes))
         self._set("data_format", validation.check_data_format(self.data_format))
+        if self.bounding_box_format is not None:
+            validation.check_bounding_box_format(self.bounding_box_format)
 
     def _set(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)

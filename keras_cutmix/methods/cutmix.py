@@ -19,7 +19,6 @@ class CutMixOptions(MixOptions):
     box_size: Any = None
     box_ratio_range: Any = None
     label_mode: str = "area"
-    bounding_box_format: str | None = None
     min_visibility: float = 0.25
 
     targets: ClassVar[tuple[str, ...]] = (inputs.SEGMENTATION_MASKS, inputs.BOUNDING_BOXES)
@@ -39,8 +38,6 @@ class CutMixOptions(MixOptions):
                 "Pass `box_size` (a fixed box) or `box_ratio_range` (random sides), not both. Received: "
                 f"box_size={self.box_size!r}, box_ratio_range={self.box_ratio_range!r}"
             )
-        if self.bounding_box_format is not None:
-            validation.check_bounding_box_format(self.bounding_box_format)
         self._set("min_visibility", validation.check_number("min_visibility", self.min_visibility, low=0.0, high=1.0))
 
     def check_targets(self, data: dict) -> None:

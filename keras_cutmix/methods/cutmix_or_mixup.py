@@ -63,13 +63,13 @@ class CutMixOrMixUpOptions(MixOptions):
             return cut
         # MixUp's λ and the switch come from a second seed; the coin of
         # `probability` is CutMix's, so it is applied once.
-        second = sampling.offset_seed(seed, 1)
+        second = sampling.sub_seed(seed, 1)
         mix = sampling.sample_mixup(second, batch_size, alpha=self.mixup_alpha, probability=1.0, mode=self.mode)
         blend_weight = ops.where(cut.applied, mix.blend, ops.zeros_like(mix.blend))
         mix = mix._replace(applied=cut.applied, blend=blend_weight, partner_weight=blend_weight)
         if not self.cutmix_enabled:
             return mix._replace(partner=cut.partner)
-        _, per = sampling.draw(sampling.offset_seed(seed, 2), 1, batch_size, self.mode)
+        _, per = sampling.draw(sampling.sub_seed(seed, 2), 1, batch_size, self.mode)
         use_cutmix = per[0] < self.switch_probability
         return sampling.switch(use_cutmix, cut, mix)
 

@@ -66,7 +66,7 @@ def gaussian_noise_like(images: Any, seed: Any) -> Any:
     axes = tuple(range(1, len(images.shape)))
     low, high = ops.min(values, axis=axes, keepdims=True), ops.max(values, axis=axes, keepdims=True)
     noise = (low + high) / 2.0 + (high - low) / 6.0 * sampling.normal(
-        sampling.offset_seed(seed, 3), tuple(ops.shape(images))
+        sampling.sub_seed(seed, 3), tuple(ops.shape(images))
     )
     noise = ops.minimum(ops.maximum(noise, low), high)
     if not keras.backend.is_float_dtype(dtype):

@@ -274,6 +274,47 @@ def test_report_pairs_by_seed_and_marks_resolved_differences():
     assert "baseline" not in "\n".join(table.splitlines()[2:])  # no row for the reference itself
 
 
+def test_summarize_evidence_combines_methods_of_two_records_by_seed(tmp_path):
+    pytest.importorskip("scipy")
+    pytest.importorskip("matplotlib")
+    import summarize_evidence
+
+    entry = lambda seed, error: {
+        "seed": seed,
+        "top1_error": error,
+        "test_loss": 0.5,
+        "ece": 0.02,
+        "fgsm_accuracy": 0.4,
+        "cam_localization": 0.7,
+        "train_seconds": 10.0,
+    }
+    base = {"command": "python examples/fit_compare.py --seeds 0,1,2", "date": "2026-12-02", "complete": True}
+    versions = {"keras_cutmix_commit": "a" * 40}
+    data = {
+        "methods": {"baseline": {"seeds": [entry(0, 0.3)]}, "cutmix": {"seeds": [entry(s, 0.20) for s in (0, 1, 2)]}}
+    }
+    model = {"methods": {"cutmix": {"seeds": [entry(2, 0.215), entry(0, 0.21), entry(1, 0.22), entry(3, 0.9)]}}}
+    paths = []
+    for name, record in (("data", data), ("model", model)):
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps({**base, "versions": versions, "command": base["command"] + name, **record}))
+    where = ["where", f"tf.data={paths[0]}:cutmix", f"in-model={paths[1]}:cutmix"]
+    summarize_evidence.main(
+        ["--images", str(tmp_path), "--markdown", str(tmp_path / "t.md"), str(paths[0]), "--combine", *where]
+    )
+    text = (tmp_path / "t.md").read_text()
+    # Paired over the seeds both have (0, 1, 2), the first label the reference: +1.5 pp mean.
+    assert "### where" in text and "Paired difference to tf.data" in text
+    assert "| in-model | 3 | +1.50 [" in text
+    assert (tmp_path / "evidence_where_differences.png").read_bytes()[:8] == PNG_MAGIC
+    # Records of another commit, or a method a record lacks, are refused.
+    paths[1].write_text(json.dumps({**base, **model, "versions": {"keras_cutmix_commit": "b" * 40}}))
+    with pytest.raises(SystemExit, match="one commit"):
+        summarize_evidence.combine_records(where[1:])
+    with pytest.raises(SystemExit, match="no method 'mixup'"):
+        summarize_evidence.combine_records([where[1], f"x={paths[0]}:mixup"])
+
+
 def test_seeds_flag():
     pytest.importorskip("tensorflow")
     fit_compare = _import_fit_compare()

@@ -7,6 +7,7 @@ with per-batch seeds) or inside the train step (`CutMixModel`).
 """
 
 import os
+import pathlib
 
 import keras
 import numpy as np
@@ -223,3 +224,24 @@ def test_cutmix_model_says_it_swapped_the_sparse_loss(data):
         trainer.compile(**KERAS_HUB_DEFAULTS["keras_hub_defaults"]())
         trainer.fit(images, labels, batch_size=BATCH, epochs=1, verbose=0)
     assert any("categorical" in str(w.message).lower() for w in record), [str(w.message) for w in record]
+
+
+# -- Object detectors: the recipe of docs/ecosystem.md -------------------------
+
+
+@pytest.mark.slow
+def test_detector_recipe_in_the_docs_fits_a_retinanet():
+    """docs/ecosystem.md's detector recipe: a RetinaNet fitted one step with CutMix and one with MixUp boxes.
+
+    The block checks its own results (box slots, a finite loss, CutMixModel's
+    refusal). tests/docs/test_snippets.py runs it in the tensorflow and torch
+    legs; here it runs in the jax leg.
+    """
+    if keras.backend.backend() != "jax":
+        pytest.skip("run by tests/docs/test_snippets.py in the tensorflow and torch legs")
+    page = pathlib.Path(__file__).resolve().parents[2] / "docs" / "ecosystem.md"
+    section = page.read_text(encoding="utf-8").split("### Object detectors", 1)[1]
+    code = section.split("```python\n", 1)[1].split("\n```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, os.fspath(page), "exec"), namespace)
+    assert isinstance(namespace["detector"], keras_hub.models.RetinaNetObjectDetector) and namespace["refused"]
