@@ -249,8 +249,9 @@ def test_statistics_by_hand():
         statistics.paired_difference([1.0, 2.0], [1.0])
 
 
-def test_report_pairs_by_seed_and_marks_resolved_differences():
-    entry = lambda seed, error: {
+def seed_entry(seed, error):
+    """One seed's numbers in a record: the given top-1 error, the rest fixed."""
+    return {
         "seed": seed,
         "top1_error": error,
         "test_loss": 0.5,
@@ -259,11 +260,14 @@ def test_report_pairs_by_seed_and_marks_resolved_differences():
         "cam_localization": 0.7,
         "train_seconds": 10.0,
     }
+
+
+def test_report_pairs_by_seed_and_marks_resolved_differences():
     record = {
         "methods": {
-            "baseline": {"seeds": [entry(0, 0.20), entry(1, 0.22), entry(2, 0.21)]},
+            "baseline": {"seeds": [seed_entry(0, 0.20), seed_entry(1, 0.22), seed_entry(2, 0.21)]},
             # seeds in another order, and one (3) the baseline lacks: paired by seed, over the common ones.
-            "cutmix": {"seeds": [entry(2, 0.19), entry(0, 0.18), entry(1, 0.205), entry(3, 0.5)]},
+            "cutmix": {"seeds": [seed_entry(2, 0.19), seed_entry(0, 0.18), seed_entry(1, 0.205), seed_entry(3, 0.5)]},
         }
     }
     d = report.summarize(record, "baseline")["cutmix"]["difference"]["top1_error"]
@@ -279,21 +283,19 @@ def test_summarize_evidence_combines_methods_of_two_records_by_seed(tmp_path):
     pytest.importorskip("matplotlib")
     import summarize_evidence
 
-    entry = lambda seed, error: {
-        "seed": seed,
-        "top1_error": error,
-        "test_loss": 0.5,
-        "ece": 0.02,
-        "fgsm_accuracy": 0.4,
-        "cam_localization": 0.7,
-        "train_seconds": 10.0,
-    }
     base = {"command": "python examples/fit_compare.py --seeds 0,1,2", "date": "2026-12-02", "complete": True}
     versions = {"keras_cutmix_commit": "a" * 40}
     data = {
-        "methods": {"baseline": {"seeds": [entry(0, 0.3)]}, "cutmix": {"seeds": [entry(s, 0.20) for s in (0, 1, 2)]}}
+        "methods": {
+            "baseline": {"seeds": [seed_entry(0, 0.3)]},
+            "cutmix": {"seeds": [seed_entry(s, 0.20) for s in (0, 1, 2)]},
+        }
     }
-    model = {"methods": {"cutmix": {"seeds": [entry(2, 0.215), entry(0, 0.21), entry(1, 0.22), entry(3, 0.9)]}}}
+    model = {
+        "methods": {
+            "cutmix": {"seeds": [seed_entry(2, 0.215), seed_entry(0, 0.21), seed_entry(1, 0.22), seed_entry(3, 0.9)]}
+        }
+    }
     paths = []
     for name, record in (("data", data), ("model", model)):
         paths.append(tmp_path / f"{name}.json")
