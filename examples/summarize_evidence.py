@@ -15,8 +15,8 @@ of different records seed by seed, as one more record named NAME whose
 reference is the first label; for example CutMix mixed in tf.data against
 the same CutMix mixed inside the train step (`fit_compare.py --in-model`):
 
-    python examples/summarize_evidence.py docs/results/regime3_successors.json \
-        --combine regime3_where "tf.data=docs/results/regime3_successors.json:cutmix" \
+    python examples/summarize_evidence.py --combine regime3_where \\
+        "tf.data=docs/results/regime3_tfdata.json:cutmix" \\
         "CutMixModel=docs/results/regime3_in_model.json:cutmix"
 """
 
@@ -36,7 +36,7 @@ from paper import report
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("records", nargs="+", help="JSON files written by fit_compare.py --record")
+    p.add_argument("records", nargs="*", help="JSON files written by fit_compare.py --record")
     p.add_argument(
         "--reference",
         default=None,
@@ -54,7 +54,10 @@ def parse_args(argv=None):
         metavar="NAME LABEL=RECORD:METHOD",
         help="one more table from methods of several records, paired by seed; the first LABEL is the reference",
     )
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if not args.records and not args.combine:
+        p.error("give at least one record, or --combine")
+    return args
 
 
 def combine_records(parts: list[str]) -> tuple[dict, str]:
