@@ -8,7 +8,19 @@ from keras_cutmix.methods.fmix import FMixOptions
 from keras_cutmix.methods.mixup import MixUpOptions
 from keras_cutmix.methods.resizemix import ResizeMixOptions
 
+# The registry of methods, in the order the docs list them: the layers, the
+# functional forms, the docs tables, benchmarks/bench.py and the tests read it.
+ALL: tuple[type[MixOptions], ...] = (
+    CutMixOptions,
+    MixUpOptions,
+    CutoutOptions,
+    CutMixOrMixUpOptions,
+    ResizeMixOptions,
+    FMixOptions,
+)
+
 __all__ = [
+    "ALL",
     "CutMixOptions",
     "CutMixOrMixUpOptions",
     "CutoutOptions",
