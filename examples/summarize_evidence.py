@@ -18,6 +18,20 @@ the same CutMix mixed inside the train step (`fit_compare.py --in-model`):
     python examples/summarize_evidence.py --combine regime3_where \\
         "tf.data=docs/results/regime3_tfdata.json:cutmix" \\
         "CutMixModel=docs/results/regime3_in_model.json:cutmix"
+
+--page docs/evidence.md rewrites the tables of a Markdown page between
+marker comments from the records (named by file stem, or by a --combine
+NAME), so the page cannot drift from its records; with --check it only
+says whether they differ (exit 1), as the tests do:
+
+    <!-- summarize_evidence: regime1_data_limited spread -->
+    (the table)
+    <!-- /summarize_evidence -->
+    <!-- summarize_evidence: regime1_data_limited differences reference=cutout methods=cutmix -->
+
+`spread` is the mean ± std table, `differences` the paired differences
+(to the record's reference unless `reference=` says otherwise); `methods=`
+keeps the listed methods (comma list) in that order.
 """
 
 from __future__ import annotations
@@ -25,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import re
 import shlex
 import sys
 
@@ -54,7 +69,16 @@ def parse_args(argv=None):
         metavar="NAME LABEL=RECORD:METHOD",
         help="one more table from methods of several records, paired by seed; the first LABEL is the reference",
     )
+    p.add_argument(
+        "--page",
+        default=None,
+        help="rewrite the tables between `<!-- summarize_evidence: NAME KIND ... -->` markers of this Markdown page",
+    )
+    p.add_argument("--check", action="store_true", help="with --page: only report whether its tables are stale")
+    p.add_argument("--no-plots", action="store_true", help="do not write the plots")
     args = p.parse_args(argv)
+    if args.check and not args.page:
+        p.error("--check needs --page")
     if not args.records and not args.combine:
         p.error("give at least one record, or --combine")
     return args
@@ -101,8 +125,7 @@ def option(command: str, name: str, default: str | None = None) -> str | None:
 def describe_record(record: dict, name: str, reference: str, confidence: float) -> str:
     versions = record.get("versions", {})
     machine = record.get("machine", {})
-    epsilon = float(option(record["command"], "--fgsm-epsilon", str(8 / 255)))
-    labels = {"fgsm_accuracy": f"FGSM acc @ε={255 * epsilon:g}/255 (%)"}
+    labels = fgsm_labels(record)
     seeds = sorted({s for m in record["methods"] for s in report.seeds_of(record, m)})
     lines = [
         f"### {name}",
@@ -147,30 +170,83 @@ def describe_record(record: dict, name: str, reference: str, confidence: float) 
     return "\n".join(lines)
 
 
+def fgsm_labels(record: dict) -> dict:
+    epsilon = float(option(record["command"], "--fgsm-epsilon", str(8 / 255)))
+    return {"fgsm_accuracy": f"FGSM acc @ε={255 * epsilon:g}/255 (%)"}
+
+
+PAGE_BLOCK = re.compile(
+    r"(?P<open><!-- summarize_evidence: (?P<spec>[^>]*?) -->\n)(?P<body>.*?)(?P<close><!-- /summarize_evidence -->)",
+    re.DOTALL,
+)
+
+
+def page_table(spec: str, records: dict[str, tuple[dict, str]], confidence: float) -> str:
+    """The table a page marker asks for: `NAME spread|differences [reference=M] [methods=A,B]`."""
+    name, kind, *settings = spec.split()
+    if name not in records:
+        raise SystemExit(f"The page asks for record {name!r}; given: {sorted(records)}.")
+    if kind not in ("spread", "differences"):
+        raise SystemExit(f"A page table is `spread` or `differences`; received {kind!r} in {spec!r}.")
+    record, reference = records[name]
+    options = dict(setting.split("=", 1) for setting in settings)
+    unknown = set(options) - {"reference", "methods"}
+    if unknown:
+        raise SystemExit(f"Unknown page table settings {sorted(unknown)} in {spec!r}.")
+    reference = options.get("reference", reference)
+    if "methods" in options:
+        keep = options["methods"].split(",") + ([reference] if kind == "differences" else [])
+        missing = [m for m in keep if m not in record["methods"]]
+        if missing:
+            raise SystemExit(f"Record {name!r} has no methods {missing} (asked by {spec!r}).")
+        record = {**record, "methods": {m: record["methods"][m] for m in dict.fromkeys(keep)}}
+    if kind == "spread":
+        return report.spread_table(record, markdown=True, labels=fgsm_labels(record))
+    return report.difference_table(record, reference, markdown=True, confidence=confidence, labels=fgsm_labels(record))
+
+
+def update_page(path: pathlib.Path, records: dict[str, tuple[dict, str]], confidence: float, check: bool) -> bool:
+    """Rewrite (or with `check`, compare) the marked tables of `path`; whether any was stale."""
+    text = path.read_text()
+    blocks = list(PAGE_BLOCK.finditer(text))
+    if not blocks:
+        raise SystemExit(f"{path} has no `<!-- summarize_evidence: NAME KIND -->` markers.")
+
+    def table(match: re.Match) -> str:
+        return match["open"] + page_table(match["spec"], records, confidence) + "\n" + match["close"]
+
+    updated = PAGE_BLOCK.sub(table, text)
+    stale = updated != text
+    if stale and not check:
+        path.write_text(updated)
+    print(
+        f"{path}: {len(blocks)} tables, {'stale' if stale else 'up to date'}{'' if check or not stale else ' (rewritten)'}"
+    )
+    return stale
+
+
 def main(argv=None):
     args = parse_args(argv)
-    texts = []
+    records: dict[str, tuple[dict, str]] = {}
     for path in map(pathlib.Path, args.records):
         record = json.loads(path.read_text())
-        reference = args.reference or option(record["command"], "--reference", "baseline")
-        texts.append(describe_record(record, path.stem, reference, args.confidence))
-        written = report.write_plots(
-            record,
-            args.images,
-            prefix=f"{args.prefix}{path.stem}_",
-            reference=reference if reference in record["methods"] else None,
-            confidence=args.confidence,
-            title=path.stem,
-        )
-        texts[-1] += "\n\nPlots: " + ", ".join(written)
+        records[path.stem] = (record, args.reference or option(record["command"], "--reference", "baseline"))
     for name, *parts in args.combine:
-        record, reference = combine_records(parts)
+        records[name] = combine_records(parts)
+    if args.page:
+        stale = update_page(pathlib.Path(args.page), records, args.confidence, args.check)
+        if args.check:
+            raise SystemExit(int(stale))
+    texts = []
+    for name, (record, reference) in records.items():
         texts.append(describe_record(record, name, reference, args.confidence))
+        if args.no_plots:
+            continue
         written = report.write_plots(
             record,
             args.images,
             prefix=f"{args.prefix}{name}_",
-            reference=reference,
+            reference=reference if reference in record["methods"] else None,
             confidence=args.confidence,
             title=name,
         )
