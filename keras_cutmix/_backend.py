@@ -10,6 +10,10 @@ Keras' TensorFlow backend instead, exactly as Keras' own preprocessing layers
 Private imports (`keras.src...`, `tensorflow.python...`) live here alone, each
 with a fallback or a clear error, so a Keras release that moves one breaks one
 function, not the package.
+
+Also here, as they ask the backend where they run: when values can be read
+(`values_known`) or asserted on (`graph_asserts`, `asserted`), for the value
+checks of `labels` and `inputs`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 import keras
+import numpy as np
 
 _state = threading.local()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -126,6 +131,65 @@ def tensorflow_ops() -> Iterator[None]:
 def backend_name() -> str:
     """The backend `ops` currently runs on."""
     return "tensorflow" if using_tensorflow_ops() else keras.backend.backend()
+
+
+# ---------------------------------------------------------------------------
+# Value checks: where values can be read, and where a graph can assert on them
+#
+# - eager (NumPy, TF eager tensors, concrete JAX arrays, torch tensors outside
+#   `torch.compile`): the small tensors (B ids, B×K labels) are read and a
+#   `ValueError` names the bad values;
+# - a TensorFlow graph that XLA does not compile (`tf.data`, `tf.function`,
+#   Keras' TF `fit` without `jit_compile`): an `Assert` op on the same
+#   condition fails the batch with `InvalidArgumentError` when it runs;
+# - traced without asserts (JAX `jit`, `jit_compile=True`, `torch.compile`):
+#   no check. Only tensors of B or B×K elements are read, never images.
+
+
+def values_known(x: Any) -> bool:
+    """True when `x`'s values can be read now (eager), False while tracing."""
+    if isinstance(x, keras.KerasTensor):
+        return False
+    name = backend_name()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.executing_eagerly()) and not in_tensorflow_graph()
+    if name == "jax":
+        import jax
+
+        return not isinstance(x, jax.core.Tracer)
+    if name == "torch":
+        import torch
+
+        compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+        if compiling is not None and compiling():
+            return False
+        # Keras' symbolic shape inference runs torch code on "meta" tensors.
+        return not (isinstance(x, torch.Tensor) and x.device.type == "meta")
+    return False
+
+
+def graph_asserts() -> bool:
+    """True in a TensorFlow graph that can run an `Assert` op (not XLA)."""
+    return backend_name() == "tensorflow" and in_tensorflow_graph() and not in_xla_context()
+
+
+def asserted(condition: Any, message: str, shown: Any, guarded: Any, summarize: int = 20) -> Any:
+    """`guarded`, run only after a TensorFlow `Assert` of `condition` (graphs where `graph_asserts()`)."""
+    import tensorflow as tf
+
+    # The Assert op itself: `tf.debugging.Assert` wraps it in a `cond`, an If
+    # node with two branch functions that a fresh tf.data iterator
+    # instantiates again every epoch (benchmarks/README.md). Same error.
+    check = tf.raw_ops.Assert(condition=condition, data=[message, shown], summarize=summarize)
+    with tf.control_dependencies([check]):
+        return tf.identity(guarded)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """The values of a tensor whose `values_known`, as a NumPy array."""
+    return np.asarray(ops.convert_to_numpy(x))
 
 
 TENSORFLOW_EXTRA = 'pip install "keras_cutmix[tensorflow]"'

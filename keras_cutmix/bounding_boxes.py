@@ -16,7 +16,7 @@ from typing import Any
 
 import keras
 
-from keras_cutmix import validation
+from keras_cutmix import inputs, validation
 from keras_cutmix._backend import needs_tensorflow_ops, ops, tensorflow_ops
 
 
@@ -181,7 +181,7 @@ def mix_bounding_boxes(
     """
     validation.check_bounding_box_format(bounding_box_format)
     validation.check_number("min_visibility", min_visibility, low=0.0, high=1.0)
-    validation.check_bounding_boxes(bounding_boxes)
+    inputs.check_bounding_boxes(bounding_boxes)
     args = (bounding_boxes, partner, (top, bottom, left, right), height, width, bounding_box_format, min_visibility)
     if needs_tensorflow_ops(partner) or needs_tensorflow_ops(bounding_boxes["boxes"]):
         with tensorflow_ops():  # inside a tf.data / tf.function graph under JAX or torch
@@ -239,7 +239,7 @@ def union_bounding_boxes(bounding_boxes: dict, partner: Any, mixed: Any) -> dict
     A box is valid when its label is >= 0 (Keras pads with label −1, boxes 0
     or −1). `mixed` is (n,) bool: per sample (n = B) or for the batch (n = 1).
     """
-    validation.check_bounding_boxes(bounding_boxes)
+    inputs.check_bounding_boxes(bounding_boxes)
     if needs_tensorflow_ops(partner) or needs_tensorflow_ops(bounding_boxes["boxes"]):
         with tensorflow_ops():  # inside a tf.data / tf.function graph under JAX or torch
             return _union(bounding_boxes, partner, mixed)

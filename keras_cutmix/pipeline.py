@@ -12,7 +12,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_cutmix import inputs, labels, sampling, validation
+from keras_cutmix import inputs, labels, sampling
 from keras_cutmix._backend import needs_tensorflow_ops, ops, tensorflow_ops
 from keras_cutmix._compiled import compiled_mix
 from keras_cutmix.methods.base import MixOptions
@@ -78,11 +78,11 @@ def apply_mix(data: dict, seed: Any, options: MixOptions, training: bool = True,
     validation batches have the same structure.
     """
     data = {key: to_tensor(value, key) for key, value in data.items()}
-    validation.check_inputs(data, options)
+    inputs.check_inputs(data, options)
     images = data[inputs.IMAGES]
     batched = len(images.shape) == 4
     if batched:  # batch sizes unknown when tracing: asserted when the graph runs
-        data = validation.assert_same_batch(data, validation.PER_SAMPLE_KEYS)
+        data = inputs.assert_same_batch(data, inputs.PER_SAMPLE_KEYS)
     out = dict(data)
     if inputs.LABELS in data:
         out[inputs.LABELS] = labels.prepare_labels(
