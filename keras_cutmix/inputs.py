@@ -128,24 +128,49 @@ def spatial_size(target: Any, data_format: str | None) -> tuple[Any, Any]:
     return (shape[2], shape[3]) if data_format == "channels_first" else (shape[1], shape[2])
 
 
-def tensors_of(x: Any) -> list:
-    """The tensors of a value that may be a dict, tuple or list of them (label heads); [] for None."""
-    if x is None:
+# Label heads: the one rule of the package for a value that holds several tensors.
+
+
+def is_heads(value: Any) -> bool:
+    """Whether `value` holds several tensors: label heads (one per model output) or a dict of parts.
+
+    A dict or a tuple always does (as Keras reads a multi-output model's
+    labels); a list does when it is non-empty and every item is an array or
+    tensor with at least one axis. A list of numbers (Python's or NumPy's
+    scalars) or of lists is one array: class ids, rows of one-hot labels. A
+    call's (images, labels) element is not a value of this kind: `unpack`
+    splits it into its parts first.
+    """
+    if isinstance(value, (dict, tuple)):
+        return True
+    return isinstance(value, list) and len(value) > 0 and all(_has_axes(item) for item in value)
+
+
+def _has_axes(item: Any) -> bool:
+    """An array or tensor that is not a scalar (unknown ranks count as arrays)."""
+    return hasattr(item, "shape") and getattr(item, "ndim", None) != 0
+
+
+def map_heads(function: Callable[[Any, Any], Any], value: Any) -> Any:
+    """`function(key, head)` over each head of `value`, rebuilt as a dict, tuple or list like it.
+
+    Keys are a dict's keys or a tuple's or list's positions; a single
+    tensor (not `is_heads`) gives `function(None, value)`.
+    """
+    if isinstance(value, dict):
+        return {key: function(key, head) for key, head in value.items()}
+    if is_heads(value):
+        return type(value)(function(i, head) for i, head in enumerate(value))
+    return function(None, value)
+
+
+def heads_of(value: Any) -> list:
+    """The tensors of `value`, one or several (`is_heads`); [] for None."""
+    if value is None:
         return []
-    if isinstance(x, dict):
-        return list(x.values())
-    if isinstance(x, (tuple, list)):
-        return list(x)
-    return [x]
-
-
-def map_tensors(function: Callable[[Any], Any], x: Any) -> Any:
-    """`function` over a tensor, or over each tensor of a dict, tuple or list."""
-    if isinstance(x, dict):
-        return {key: function(value) for key, value in x.items()}
-    if isinstance(x, (tuple, list)):
-        return type(x)(function(value) for value in x)
-    return function(x)
+    heads: list = []
+    map_heads(lambda _, head: heads.append(head), value)
+    return heads
 
 
 # ---------------------------------------------------------------------------
@@ -170,7 +195,7 @@ def check_inputs(data: dict, options: MixOptions) -> None:
     if BOUNDING_BOXES in data and rank == 4:
         _check_bounding_box_batch(data[BOUNDING_BOXES], batch)
     for key in PER_SAMPLE_KEYS:
-        for tensor in tensors_of(data.get(key)) if rank == 4 else ():
+        for tensor in heads_of(data.get(key)) if rank == 4 else ():
             other = tensor.shape
             if len(other) == 0 or (batch is not None and other[0] is not None and other[0] != batch):
                 raise ValueError(
@@ -317,7 +342,7 @@ def assert_same_batch(data: dict, keys: tuple) -> dict:
         return data
     import tensorflow as tf
 
-    def checked(key: str, tensor: Any) -> Any:
+    def checked(key: str, _: Any, tensor: Any) -> Any:
         if len(tensor.shape) == 0 or (images.shape[0] is not None and tensor.shape[0] is not None):
             return tensor
         batch, other = tf.shape(images)[0], tf.shape(tensor)[0]
@@ -327,5 +352,5 @@ def assert_same_batch(data: dict, keys: tuple) -> dict:
     out = dict(data)
     for key in keys:
         if key in data:
-            out[key] = map_tensors(functools.partial(checked, key), data[key])
+            out[key] = map_heads(functools.partial(checked, key), data[key])
     return out

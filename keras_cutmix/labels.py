@@ -18,25 +18,23 @@ from typing import Any
 import keras
 import numpy as np
 
+from keras_cutmix import inputs
 from keras_cutmix._backend import asserted, backend_name, graph_asserts, ops, to_numpy, values_known
 
 _SHOWN = 10  # bad values named in a message
 
 
 def map_heads(function: Callable[..., Any], labels: Any, num_classes: Any = None) -> Any:
-    """`function(head, head_num_classes)` over one head or a dict/tuple/list of heads."""
-    if isinstance(labels, dict):
-        classes = _per_head(num_classes, list(labels))
-        return {key: function(head, classes[key]) for key, head in labels.items()}
-    if isinstance(labels, (tuple, list)):
-        classes = _per_head(num_classes, list(range(len(labels))))
-        return type(labels)(function(head, classes[i]) for i, head in enumerate(labels))
-    if isinstance(num_classes, (dict, tuple, list)):
-        raise ValueError(
-            f"`num_classes` is given per head ({num_classes!r}) but `labels` is a single tensor: pass "
-            "num_classes=K, or labels as a dict/tuple of heads."
-        )
-    return function(labels, num_classes)
+    """`function(head, head_num_classes)` over one head or several (`inputs.is_heads`)."""
+    if not inputs.is_heads(labels):
+        if isinstance(num_classes, (dict, tuple, list)):
+            raise ValueError(
+                f"`num_classes` is given per head ({num_classes!r}) but `labels` is a single tensor: pass "
+                "num_classes=K, or labels as a dict/tuple of heads."
+            )
+        return function(labels, num_classes)
+    classes = _per_head(num_classes, list(labels) if isinstance(labels, dict) else list(range(len(labels))))
+    return inputs.map_heads(lambda key, head: function(head, classes[key]), labels)
 
 
 def _per_head(num_classes: Any, keys: list) -> dict:

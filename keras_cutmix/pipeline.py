@@ -20,11 +20,13 @@ from keras_cutmix.sampling import MixParams
 
 
 def to_tensor(x: Any, key: str = inputs.IMAGES) -> Any:
-    """A backend tensor (nested dicts and label heads too), rejecting non-numeric data clearly."""
-    if isinstance(x, dict):  # bounding boxes, label heads
-        return {name: to_tensor(value, f"{key}[{name!r}]") for name, value in x.items()}
-    if key == inputs.LABELS and is_heads(x):
-        return type(x)(to_tensor(value, f"{key}[{i}]") for i, value in enumerate(x))
+    """A backend tensor (label heads and dicts: each of their tensors), rejecting non-numeric data clearly."""
+    if key != inputs.LABELS and not isinstance(x, dict):
+        return _to_tensor(x, key)
+    return inputs.map_heads(lambda name, value: _to_tensor(value, key if name is None else f"{key}[{name!r}]"), x)
+
+
+def _to_tensor(x: Any, key: str) -> Any:
     if isinstance(x, keras.KerasTensor):
         return x
     if not hasattr(x, "dtype") or isinstance(x, np.ndarray):
@@ -42,13 +44,6 @@ def to_tensor(x: Any, key: str = inputs.IMAGES) -> Any:
     if dtype == "string":
         raise ValueError(f"`{key}` must be a numeric tensor; received dtype {dtype} (shape {tuple(tensor.shape)}).")
     return tensor
-
-
-def is_heads(labels: Any) -> bool:
-    """A tuple of label tensors, or a list of arrays/tensors (not a list of class ids)."""
-    if isinstance(labels, tuple):
-        return True
-    return isinstance(labels, list) and len(labels) > 0 and all(hasattr(head, "shape") for head in labels)
 
 
 def mix_targets(data: dict, params: MixParams, options: MixOptions) -> dict:

@@ -115,12 +115,13 @@ class MixLayer(keras.layers.Layer):
             # Keras' call machinery accepts only all-tensor structures: hand
             # it the entries that are mixed and put the others back after.
             first, passthrough = inputs.split_passthrough(first)
-            first = {key: _host_to_tensor(value) for key, value in first.items()}
+            first = {key: inputs.map_heads(_host_to_tensor, value) for key, value in first.items()}
             args = (first, *args[1:]) if args else args
             if not args:
                 kwargs["images"] = first
-        elif isinstance(first, (tuple, list)) and args:  # one (images, labels[, sample_weight]) element (grain)
-            first = _host_to_tensor(first)
+        elif isinstance(first, (tuple, list)) and args:
+            # One (images, labels[, sample_weight]) element (grain): its parts, not label heads.
+            first = type(first)(inputs.map_heads(_host_to_tensor, part) for part in first)
             args = (first, *args[1:])
         if isinstance(first, dict):
             images = first.get(inputs.IMAGES, first.get("image"))
@@ -219,8 +220,8 @@ class MixLayer(keras.layers.Layer):
         self, images: Any, labels: Any = None, sample_weight: Any = None, training: Any = None
     ) -> Any:
         data, repack = inputs.unpack(images, labels, sample_weight)
-        spec = lambda x: keras.KerasTensor(x.shape, dtype=x.dtype)
-        out = {key: inputs.map_tensors(spec, x) for key, x in data.items() if key != inputs.BOUNDING_BOXES}
+        spec = lambda _, x: keras.KerasTensor(x.shape, dtype=x.dtype)
+        out = {key: inputs.map_heads(spec, x) for key, x in data.items() if key != inputs.BOUNDING_BOXES}
         if inputs.BOUNDING_BOXES in data:  # mixing adds the partners' boxes: N → 2N slots
             bbox = data[inputs.BOUNDING_BOXES]
             slots = None if bbox["labels"].shape[-1] is None or not training else 2 * bbox["labels"].shape[-1]
@@ -248,16 +249,8 @@ class MixLayer(keras.layers.Layer):
         return config
 
 
-def _host_to_tensor(value: Any) -> Any:
-    """NumPy arrays and Python numbers as backend tensors (nested dicts too); tensors as they are."""
-    if isinstance(value, dict):
-        return {key: _host_to_tensor(v) for key, v in value.items()}
-    if (
-        isinstance(value, (tuple, list))
-        and value
-        and all(hasattr(v, "shape") or isinstance(v, (dict, tuple, list)) for v in value)
-    ):
-        return type(value)(_host_to_tensor(v) for v in value)
+def _host_to_tensor(_: Any, value: Any) -> Any:
+    """A NumPy array or Python number (one head of `inputs.map_heads`) as a backend tensor; tensors as they are."""
     if value is None or isinstance(value, keras.KerasTensor) or keras.ops.is_tensor(value):
         return value
     tf = sys.modules.get("tensorflow")
