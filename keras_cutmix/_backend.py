@@ -22,7 +22,7 @@ import contextlib
 import functools
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -128,6 +128,21 @@ def tensorflow_ops() -> Iterator[None]:
         _state.tensorflow = previous
 
 
+@contextlib.contextmanager
+def ops_for(*tensors: Any) -> Iterator[bool]:
+    """Within this scope `ops` runs on Keras' TensorFlow backend if any of `tensors` needs it; yields whether.
+
+    The one routing of the entry points (layers, functions, box transforms):
+    a TensorFlow graph (`tf.data`) or an eager `tf.Tensor` under the JAX or
+    torch backend (`needs_tensorflow_ops`) runs the same math on TF ops.
+    """
+    if any(needs_tensorflow_ops(tensor) for tensor in tensors):
+        with tensorflow_ops():
+            yield True
+    else:
+        yield False
+
+
 def backend_name() -> str:
     """The backend `ops` currently runs on."""
     return "tensorflow" if using_tensorflow_ops() else keras.backend.backend()
@@ -190,6 +205,77 @@ def asserted(condition: Any, message: str, shown: Any, guarded: Any, summarize: 
 def to_numpy(x: Any) -> np.ndarray:
     """The values of a tensor whose `values_known`, as a NumPy array."""
     return np.asarray(ops.convert_to_numpy(x))
+
+
+# ---------------------------------------------------------------------------
+# Compiled functions, made once
+
+_compiled: dict[tuple, Callable[..., Any]] = {}
+
+
+def compiled(compiler: str, key: Hashable, function: Callable[..., Any], **options: Any) -> Callable[..., Any]:
+    """`function` compiled by `compiler`, once per (compiler, key, options), then taken from the cache.
+
+    - "tensorflow": a `tf.function` (autograph off) that traces `function`
+      with TensorFlow ops, also when the Keras backend is JAX or torch (a
+      `tf.data` pipeline); options: `jit_compile`, `reduce_retracing`.
+    - "jax": `jax.jit(function, **options)` (`static_argnums`, ...).
+
+    `key` names what `function` computes: one key, one function. A key that
+    cannot be hashed raises TypeError; key None compiles afresh, uncached.
+    """
+    if key is None:
+        return _compile(compiler, function, options)
+    cache_key = (compiler, key, tuple(sorted(options.items())))
+    function_found = _compiled.get(cache_key)
+    if function_found is None:
+        function_found = _compiled[cache_key] = _compile(compiler, function, options)
+    return function_found
+
+
+def _compile(compiler: str, function: Callable[..., Any], options: dict) -> Callable[..., Any]:
+    if compiler == "jax":
+        import jax
+
+        return jax.jit(function, **options)
+    if compiler != "tensorflow":
+        raise ValueError(f"`compiler` must be 'tensorflow' or 'jax'. Received: compiler={compiler!r}")
+    import tensorflow as tf
+
+    def run(*args: Any) -> Any:
+        with tensorflow_ops():  # TensorFlow tensors, whatever the Keras backend
+            return function(*args)
+
+    return tf.function(run, autograph=False, **options)
+
+
+# ---------------------------------------------------------------------------
+# Private attributes of Keras objects
+
+
+def layer_call_outputs(layer: Any) -> list:
+    """The first output of each call of `layer` in a functional graph, oldest first.
+
+    Keras keeps a layer's calls as its private `_inbound_nodes`; where it
+    no longer does, the public `output` (the layer's single call) is used.
+    """
+    nodes = getattr(layer, "_inbound_nodes", None)
+    if nodes is None:
+        return [layer.output]
+    return [node.outputs[0] for node in nodes]
+
+
+def take_inputs_as_given(layer: Any) -> None:
+    """Keep Keras' `Layer.__call__` from converting `layer`'s inputs, and let it take non-tensors positionally.
+
+    Keras' private switches `_convert_input_args` (off: no cast of uint8 or
+    float16 inputs to the compute dtype) and `_allow_non_tensor_positional_args`
+    (on: labels, sample weights or Python lists positionally). A Keras that
+    has neither calls the layer as it calls its own.
+    """
+    for name, value in (("_convert_input_args", False), ("_allow_non_tensor_positional_args", True)):
+        if hasattr(layer, name):
+            setattr(layer, name, value)
 
 
 TENSORFLOW_EXTRA = 'pip install "keras_cutmix[tensorflow]"'

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from keras_cutmix import inputs, labels, sampling
-from keras_cutmix._backend import needs_tensorflow_ops, ops, tensorflow_ops
+from keras_cutmix._backend import ops, ops_for
 from keras_cutmix._compiled import compiled_mix
 from keras_cutmix.methods.base import MixOptions
 from keras_cutmix.sampling import MixParams
@@ -105,11 +105,5 @@ def draw_and_mix(data: dict, seed: Any, probability: Any, options: MixOptions) -
 def run_functional(options: MixOptions, images: Any, labels: Any, sample_weight: Any, seed: Any, training: bool) -> Any:
     """The functional entry points: call forms in and out, TF ops in TF graphs."""
     data, repack = inputs.unpack(images, labels, sample_weight)
-
-    def run() -> Any:
+    with ops_for(data[inputs.IMAGES]):
         return repack(apply_mix(data, seed if training else None, options, training))
-
-    if needs_tensorflow_ops(data[inputs.IMAGES]):
-        with tensorflow_ops():
-            return run()
-    return run()
