@@ -10,6 +10,10 @@ Keras' TensorFlow backend instead, exactly as Keras' own preprocessing layers
 Private imports (`keras.src...`, `tensorflow.python...`) live here alone, each
 with a fallback or a clear error, so a Keras release that moves one breaks one
 function, not the package.
+
+Also here, as they ask the backend where they run: when values can be read
+(`values_known`) or asserted on (`graph_asserts`, `asserted`), for the value
+checks of `labels` and `inputs`.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ import contextlib
 import functools
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from types import ModuleType
 from typing import Any, TypeVar
 
 import keras
+import numpy as np
 
 _state = threading.local()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -123,9 +128,154 @@ def tensorflow_ops() -> Iterator[None]:
         _state.tensorflow = previous
 
 
+@contextlib.contextmanager
+def ops_for(*tensors: Any) -> Iterator[bool]:
+    """Within this scope `ops` runs on Keras' TensorFlow backend if any of `tensors` needs it; yields whether.
+
+    The one routing of the entry points (layers, functions, box transforms):
+    a TensorFlow graph (`tf.data`) or an eager `tf.Tensor` under the JAX or
+    torch backend (`needs_tensorflow_ops`) runs the same math on TF ops.
+    """
+    if any(needs_tensorflow_ops(tensor) for tensor in tensors):
+        with tensorflow_ops():
+            yield True
+    else:
+        yield False
+
+
 def backend_name() -> str:
     """The backend `ops` currently runs on."""
     return "tensorflow" if using_tensorflow_ops() else keras.backend.backend()
+
+
+# ---------------------------------------------------------------------------
+# Value checks: where values can be read, and where a graph can assert on them
+#
+# - eager (NumPy, TF eager tensors, concrete JAX arrays, torch tensors outside
+#   `torch.compile`): the small tensors (B ids, B×K labels) are read and a
+#   `ValueError` names the bad values;
+# - a TensorFlow graph that XLA does not compile (`tf.data`, `tf.function`,
+#   Keras' TF `fit` without `jit_compile`): an `Assert` op on the same
+#   condition fails the batch with `InvalidArgumentError` when it runs;
+# - traced without asserts (JAX `jit`, `jit_compile=True`, `torch.compile`):
+#   no check. Only tensors of B or B×K elements are read, never images.
+
+
+def values_known(x: Any) -> bool:
+    """True when `x`'s values can be read now (eager), False while tracing."""
+    if isinstance(x, keras.KerasTensor):
+        return False
+    name = backend_name()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.executing_eagerly()) and not in_tensorflow_graph()
+    if name == "jax":
+        import jax
+
+        return not isinstance(x, jax.core.Tracer)
+    if name == "torch":
+        import torch
+
+        compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+        if compiling is not None and compiling():
+            return False
+        # Keras' symbolic shape inference runs torch code on "meta" tensors.
+        return not (isinstance(x, torch.Tensor) and x.device.type == "meta")
+    return False
+
+
+def graph_asserts() -> bool:
+    """True in a TensorFlow graph that can run an `Assert` op (not XLA)."""
+    return backend_name() == "tensorflow" and in_tensorflow_graph() and not in_xla_context()
+
+
+def asserted(condition: Any, message: str, shown: Any, guarded: Any, summarize: int = 20) -> Any:
+    """`guarded`, run only after a TensorFlow `Assert` of `condition` (graphs where `graph_asserts()`)."""
+    import tensorflow as tf
+
+    # The Assert op itself: `tf.debugging.Assert` wraps it in a `cond`, an If
+    # node with two branch functions that a fresh tf.data iterator
+    # instantiates again every epoch (benchmarks/README.md). Same error.
+    check = tf.raw_ops.Assert(condition=condition, data=[message, shown], summarize=summarize)
+    with tf.control_dependencies([check]):
+        return tf.identity(guarded)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """The values of a tensor whose `values_known`, as a NumPy array."""
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+# ---------------------------------------------------------------------------
+# Compiled functions, made once
+
+_compiled: dict[tuple, Callable[..., Any]] = {}
+
+
+def compiled(compiler: str, key: Hashable, function: Callable[..., Any], **options: Any) -> Callable[..., Any]:
+    """`function` compiled by `compiler`, once per (compiler, key, options), then taken from the cache.
+
+    - "tensorflow": a `tf.function` (autograph off) that traces `function`
+      with TensorFlow ops, also when the Keras backend is JAX or torch (a
+      `tf.data` pipeline); options: `jit_compile`, `reduce_retracing`.
+    - "jax": `jax.jit(function, **options)` (`static_argnums`, ...).
+
+    `key` names what `function` computes: one key, one function. A key that
+    cannot be hashed raises TypeError; key None compiles afresh, uncached.
+    """
+    if key is None:
+        return _compile(compiler, function, options)
+    cache_key = (compiler, key, tuple(sorted(options.items())))
+    function_found = _compiled.get(cache_key)
+    if function_found is None:
+        function_found = _compiled[cache_key] = _compile(compiler, function, options)
+    return function_found
+
+
+def _compile(compiler: str, function: Callable[..., Any], options: dict) -> Callable[..., Any]:
+    if compiler == "jax":
+        import jax
+
+        return jax.jit(function, **options)
+    if compiler != "tensorflow":
+        raise ValueError(f"`compiler` must be 'tensorflow' or 'jax'. Received: compiler={compiler!r}")
+    import tensorflow as tf
+
+    def run(*args: Any) -> Any:
+        with tensorflow_ops():  # TensorFlow tensors, whatever the Keras backend
+            return function(*args)
+
+    return tf.function(run, autograph=False, **options)
+
+
+# ---------------------------------------------------------------------------
+# Private attributes of Keras objects
+
+
+def layer_call_outputs(layer: Any) -> list:
+    """The first output of each call of `layer` in a functional graph, oldest first.
+
+    Keras keeps a layer's calls as its private `_inbound_nodes`; where it
+    no longer does, the public `output` (the layer's single call) is used.
+    """
+    nodes = getattr(layer, "_inbound_nodes", None)
+    if nodes is None:
+        return [layer.output]
+    return [node.outputs[0] for node in nodes]
+
+
+def take_inputs_as_given(layer: Any) -> None:
+    """Keep Keras' `Layer.__call__` from converting `layer`'s inputs, and let it take non-tensors positionally.
+
+    Keras' private switches `_convert_input_args` (off: no cast of uint8 or
+    float16 inputs to the compute dtype) and `_allow_non_tensor_positional_args`
+    (on: labels, sample weights or Python lists positionally). A Keras that
+    has neither calls the layer as it calls its own.
+    """
+    for name, value in (("_convert_input_args", False), ("_allow_non_tensor_positional_args", True)):
+        if hasattr(layer, name):
+            setattr(layer, name, value)
 
 
 TENSORFLOW_EXTRA = 'pip install "keras_cutmix[tensorflow]"'

@@ -33,11 +33,11 @@ outside, in the caller's graph: XLA drops asserts.
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from keras_cutmix._backend import backend_name, in_tensorflow_graph, in_xla_context, tensorflow_ops
+from keras_cutmix._backend import backend_name, compiled, in_tensorflow_graph, in_xla_context
 
 # Methods whose float results would move in the last bit under XLA's fusion (see above).
 _BLENDING = ("MixUp", "CutMixOrMixUp", "ResizeMix")
@@ -60,21 +60,29 @@ def compiled_mix(options: Any, images: Any) -> Callable[[dict, Any, Any], dict] 
     if not isinstance(images, jax.Array) or isinstance(images, jax.core.Tracer):
         return None
     try:
-        return _jitted(options)
+        return compiled("jax", _cache_key(options), _draw_and_mix(options))
     except TypeError:  # unhashable options
         return None
 
 
-@functools.cache
-def _jitted(options: Any) -> Callable[[dict, Any, Any], dict]:
-    import jax
+def _cache_key(options: Any) -> tuple:
+    """What the compiled function depends on: the options but `probability`, which it takes as an argument.
 
+    So a schedule (`set_probability`, which replaces the layer's options)
+    reuses one compiled function.
+    """
+    values = tuple(getattr(options, field.name) for field in dataclasses.fields(options) if field.name != "probability")
+    return ("draw_and_mix", type(options), values)
+
+
+def _draw_and_mix(options: Any) -> Callable[[dict, Any, Any], dict]:
+    """`pipeline.draw_and_mix` for `options`, a function of (data, seed, probability)."""
     from keras_cutmix.pipeline import draw_and_mix
 
     def run(data: dict, seed: Any, probability: Any) -> dict:
         return draw_and_mix(data, seed, probability, options)
 
-    return jax.jit(run)
+    return run
 
 
 def _tensorflow_compiled_mix(options: Any, images: Any) -> Callable[[dict, Any, Any], dict] | None:
@@ -83,10 +91,13 @@ def _tensorflow_compiled_mix(options: Any, images: Any) -> Callable[[dict, Any, 
 
     if not in_tensorflow_graph() or in_xla_context() or isinstance(images, keras.KerasTensor):
         return None
+    # One trace per structure, rank and dtype (shapes generalized); XLA
+    # compiles and caches one executable per concrete shape at run time.
+    settings = {"jit_compile": True, "reduce_retracing": True}
     try:
-        function = _xla_function(options)
+        function = compiled("tensorflow", _cache_key(options), _draw_and_mix(options), **settings)
     except TypeError:  # unhashable options: one function for this call
-        function = _xla_function.__wrapped__(options)
+        function = compiled("tensorflow", None, _draw_and_mix(options), **settings)
 
     def run(data: dict, seed: Any, probability: Any) -> dict:
         if not isinstance(probability, (int, float)):
@@ -96,19 +107,3 @@ def _tensorflow_compiled_mix(options: Any, images: Any) -> Callable[[dict, Any, 
         return function(data, seed, probability)
 
     return run
-
-
-@functools.cache
-def _xla_function(options: Any) -> Callable[[dict, Any, Any], dict]:
-    import tensorflow as tf
-
-    from keras_cutmix.pipeline import draw_and_mix
-
-    def run(data: dict, seed: Any, probability: Any) -> dict:
-        # TF ops even when the Keras backend is JAX or torch (a tf.data pipeline).
-        with tensorflow_ops():
-            return draw_and_mix(data, seed, probability, options)
-
-    # One trace per structure, rank and dtype (shapes generalized); XLA
-    # compiles and caches one executable per concrete shape at run time.
-    return tf.function(run, jit_compile=True, reduce_retracing=True, autograph=False)

@@ -16,8 +16,8 @@ from typing import Any
 
 import keras
 
-from keras_cutmix import validation
-from keras_cutmix._backend import needs_tensorflow_ops, ops, tensorflow_ops
+from keras_cutmix import inputs, validation
+from keras_cutmix._backend import ops, ops_for
 
 
 def to_xyxy(boxes: Any, bounding_box_format: str, height: Any, width: Any) -> tuple[Any, Any, Any, Any]:
@@ -181,12 +181,10 @@ def mix_bounding_boxes(
     """
     validation.check_bounding_box_format(bounding_box_format)
     validation.check_number("min_visibility", min_visibility, low=0.0, high=1.0)
-    validation.check_bounding_boxes(bounding_boxes)
+    inputs.check_bounding_boxes(bounding_boxes)
     args = (bounding_boxes, partner, (top, bottom, left, right), height, width, bounding_box_format, min_visibility)
-    if needs_tensorflow_ops(partner) or needs_tensorflow_ops(bounding_boxes["boxes"]):
-        with tensorflow_ops():  # inside a tf.data / tf.function graph under JAX or torch
-            return _mix(*args)
-    return _mix(*args)
+    with ops_for(partner, bounding_boxes["boxes"]):  # TF ops in a tf.data / tf.function graph under JAX or torch
+        return _mix(*args)
 
 
 def _mix(bounding_boxes, partner, paste_box, height, width, bounding_box_format, min_visibility):
@@ -239,11 +237,9 @@ def union_bounding_boxes(bounding_boxes: dict, partner: Any, mixed: Any) -> dict
     A box is valid when its label is >= 0 (Keras pads with label −1, boxes 0
     or −1). `mixed` is (n,) bool: per sample (n = B) or for the batch (n = 1).
     """
-    validation.check_bounding_boxes(bounding_boxes)
-    if needs_tensorflow_ops(partner) or needs_tensorflow_ops(bounding_boxes["boxes"]):
-        with tensorflow_ops():  # inside a tf.data / tf.function graph under JAX or torch
-            return _union(bounding_boxes, partner, mixed)
-    return _union(bounding_boxes, partner, mixed)
+    inputs.check_bounding_boxes(bounding_boxes)
+    with ops_for(partner, bounding_boxes["boxes"]):  # TF ops in a tf.data / tf.function graph under JAX or torch
+        return _union(bounding_boxes, partner, mixed)
 
 
 def _union(bounding_boxes: dict, partner: Any, mixed: Any) -> dict:

@@ -111,8 +111,7 @@ class MixingScheduler(LogProbability):
     def _apply(self, probability: float) -> None:
         # Reading `self.model` first makes the JAX trainer sync its state, so
         # the assignment below is picked up by the next compiled step.
-        if self._model is not None:
-            _ = self.model
+        _ = self.model
         if abs(probability - self.target.probability) > 1e-9:
             self.target.set_probability(probability)
 

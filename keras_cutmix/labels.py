@@ -16,25 +16,25 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
+import numpy as np
 
-from keras_cutmix import validation
-from keras_cutmix._backend import ops
+from keras_cutmix import inputs
+from keras_cutmix._backend import asserted, backend_name, graph_asserts, ops, to_numpy, values_known
+
+_SHOWN = 10  # bad values named in a message
 
 
 def map_heads(function: Callable[..., Any], labels: Any, num_classes: Any = None) -> Any:
-    """`function(head, head_num_classes)` over one head or a dict/tuple/list of heads."""
-    if isinstance(labels, dict):
-        classes = _per_head(num_classes, list(labels))
-        return {key: function(head, classes[key]) for key, head in labels.items()}
-    if isinstance(labels, (tuple, list)):
-        classes = _per_head(num_classes, list(range(len(labels))))
-        return type(labels)(function(head, classes[i]) for i, head in enumerate(labels))
-    if isinstance(num_classes, (dict, tuple, list)):
-        raise ValueError(
-            f"`num_classes` is given per head ({num_classes!r}) but `labels` is a single tensor: pass "
-            "num_classes=K, or labels as a dict/tuple of heads."
-        )
-    return function(labels, num_classes)
+    """`function(head, head_num_classes)` over one head or several (`inputs.is_heads`)."""
+    if not inputs.is_heads(labels):
+        if isinstance(num_classes, (dict, tuple, list)):
+            raise ValueError(
+                f"`num_classes` is given per head ({num_classes!r}) but `labels` is a single tensor: pass "
+                "num_classes=K, or labels as a dict/tuple of heads."
+            )
+        return function(labels, num_classes)
+    classes = _per_head(num_classes, list(labels) if isinstance(labels, dict) else list(range(len(labels))))
+    return inputs.map_heads(lambda key, head: function(head, classes[key]), labels)
 
 
 def _per_head(num_classes: Any, keys: list) -> dict:
@@ -75,7 +75,7 @@ def check_labels(labels: Any, *, batched: bool, num_classes: Any) -> Any:
 
     For labels checked once, away from the step (arrays given to
     `CutMixModel.fit`, a `tf.data` map): shapes are checked statically, values
-    where they can be (`validation`: eager, TF graphs); TF graphs get the
+    where they can be (`check_class_ids`, `check_finite`: eager, TF graphs); TF graphs get the
     labels back guarded by the asserts.
     """
 
@@ -90,7 +90,7 @@ def prepare_labels(labels: Any, *, batched: bool, num_classes: Any, label_smooth
     """Dense float labels: class ids become one-hot, then smoothing, for every head.
 
     Anything ambiguous raises, rather than being mixed into something
-    silently wrong. Values are checked where they can be (`validation`).
+    silently wrong. Values are checked where they can be (`check_class_ids`, `check_finite`).
     """
     return map_heads(lambda head, k: _prepare_head(head, batched, k, label_smoothing), labels, num_classes)
 
@@ -145,10 +145,74 @@ def _checked_head(labels: Any, batched: bool, num_classes: int | None) -> tuple[
         # Ids outside [0, num_classes) (and float ids that are not whole
         # numbers) raise where values can be checked (eager, TF graphs);
         # elsewhere they give all-zero one-hot rows.
-        return validation.check_class_ids(labels, num_classes), True
+        return check_class_ids(labels, num_classes), True
     # NaN/Inf raise where values can be checked (eager, TF graphs) rather
     # than spreading into the partner's mixed label; elsewhere they propagate.
-    return validation.check_finite(labels), False
+    return check_finite(labels), False
+
+
+def check_class_ids(ids: Any, num_classes: int) -> Any:
+    """`ids` after checking they are whole numbers in [0, num_classes), where values can be checked.
+
+    Float ids (Keras' preprocessing layers cast labels to float32) must be
+    whole numbers too. Where values cannot be checked (traced without
+    asserts), ids out of range are mapped to -1, so `one_hot` gives all-zero
+    rows on every backend (TensorFlow and JAX already do; torch's one_hot
+    would fail or assert on the device).
+    """
+    expected = f"`labels` must be class ids in [0, {num_classes}) for num_classes={num_classes}"
+    floats = keras.backend.is_float_dtype(keras.backend.standardize_dtype(ids.dtype))
+    if floats:
+        expected = expected.replace("class ids", "class ids (whole numbers)")
+    if values_known(ids):
+        values = to_numpy(ids).reshape(-1)
+        bad = ~np.isfinite(values) if floats else np.zeros(values.shape, bool)
+        whole = np.where(bad, 0, values)
+        if floats:
+            bad |= whole != np.round(whole)
+        bad |= (whole < 0) | (whole >= num_classes)
+        if bad.any():
+            shown = sorted(set(values[bad].tolist()), key=str)[:_SHOWN]
+            raise ValueError(
+                f"{expected}; received ids {shown} (at positions {np.flatnonzero(bad)[:_SHOWN].tolist()}, "
+                f"labels of shape {tuple(ids.shape)}). Check num_classes, or remap the ids."
+            )
+        return ids
+    if graph_asserts():
+        import tensorflow as tf
+
+        wide = tf.cast(ids, tf.float64) if floats else tf.cast(ids, tf.int64)
+        ok = tf.logical_and(wide >= 0, wide < num_classes)
+        if floats:
+            ok = tf.logical_and(ok, tf.equal(wide, tf.round(wide)))
+        return asserted(tf.reduce_all(ok), f"{expected}; received labels:", ids, ids)
+    if backend_name() == "torch" or floats:
+        in_range = ops.logical_and(ids >= 0, ids < num_classes)
+        if floats:
+            in_range = ops.logical_and(in_range, ops.equal(ids, ops.round(ids)))
+        return ops.where(in_range, ops.cast(ids, "int32"), -1)
+    return ids
+
+
+def check_finite(labels: Any) -> Any:
+    """Float `labels` after checking they hold no NaN or Inf, where checkable."""
+    expected = "Float `labels` must be finite (no NaN or Inf)"
+    if values_known(labels):
+        values = to_numpy(ops.cast(labels, "float32"))
+        bad = ~np.isfinite(values)
+        if bad.any():
+            rows = np.flatnonzero(bad.reshape(bad.shape[0], -1).any(axis=1)) if bad.ndim > 1 else np.zeros(1, int)
+            raise ValueError(
+                f"{expected}; received labels of shape {tuple(labels.shape)} with NaN/Inf in rows "
+                f"{rows[:_SHOWN].tolist()}."
+            )
+        return labels
+    if graph_asserts():
+        import tensorflow as tf
+
+        ok = tf.reduce_all(tf.math.is_finite(labels))
+        return asserted(ok, f"{expected}; received labels:", labels, labels)
+    return labels
 
 
 def _prepare_head(labels: Any, batched: bool, num_classes: int | None, label_smoothing: float) -> Any:

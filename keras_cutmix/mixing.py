@@ -14,7 +14,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_cutmix._backend import backend_name, in_xla_context, ops, tensorflow_ops
+from keras_cutmix._backend import backend_name, compiled, in_xla_context, ops
 from keras_cutmix.inputs import spatial_size
 from keras_cutmix.masks import box_mask, mask_for
 
@@ -60,8 +60,10 @@ def paste_box(target: Any, source: Any, box: tuple, data_format: str | None, par
         return paste(target, source, mask) if partner is None else paste_from(target, partner, mask, source=source)
     in_rows, in_cols = _box_tests(box, layout, ops.shape(target))
     if partner is not None:
-        return _fused(_box_kernel(layout, "taken"), in_rows, in_cols, source, partner, target)
-    return _fused(_box_kernel(layout, "full" if shape else "fill"), in_rows, in_cols, source, target)
+        return _fused(_paste_partners_box, layout, in_rows, in_cols, source, partner, target)
+    if shape:
+        return _fused(_paste_source_box, layout, in_rows, in_cols, source, target)
+    return _fused(_fill_box, layout, in_rows, in_cols, source, target)
 
 
 def _one_host_box(box: tuple, target: Any) -> bool:
@@ -93,7 +95,7 @@ def _paste_one_box_torch(target: Any, source: Any, box: tuple, partner: Any, lay
 
 
 def _box_tests(box: tuple, layout: str, dims: tuple) -> tuple[Any, Any]:
-    """The row test and the column test of the boxes, shaped to broadcast against `_box_kernel`'s view.
+    """The row test and the column test of the boxes, shaped to broadcast against `_row_runs`' view.
 
     channels_last (B, H, W·C): (n, H, 1) and (n, 1, W·C); masks (B, H, W):
     (n, H, 1) and (n, 1, W); channels_first (B, C, H, W): (n, 1, H, 1) and
@@ -156,27 +158,38 @@ def _layout(target: Any, data_format: str | None) -> str:
     return "channels_first" if data_format == "channels_first" else "channels_last"
 
 
-@functools.cache
-def _box_kernel(layout: str, source_kind: str) -> Any:
-    """The box paste for one layout and kind of source, as one function (one identity: one compiled function)."""
+# The box pastes of `paste_box`, one kernel per kind of source; `layout` (a
+# string: static when compiled) is "channels_last", "channels_first" or "masks".
 
-    def kernel(in_rows: Any, in_cols: Any, source: Any, *rest: Any) -> Any:
-        target = rest[-1]
-        shape = ops.shape(target)
-        if layout == "channels_last":  # (B, H, W, C) as (B, H, W·C): a pixel is a run of C values
-            view = lambda x: ops.reshape(x, (-1, shape[1], shape[2] * shape[3]))
-        else:
-            view = lambda x: x
-        flat = view(target)
-        if source_kind != "fill":
-            source = view(source)
-        if source_kind == "taken":  # the partners' rows
-            source = ops.take(source, rest[0], axis=0)
-        out = ops.where(in_rows, ops.where(in_cols, source, flat), flat)
-        return ops.reshape(out, shape) if layout == "channels_last" else out
 
-    kernel.__name__ = f"paste_box_{layout}_{source_kind}"
-    return kernel
+def _fill_box(layout: str, in_rows: Any, in_cols: Any, fill: Any, target: Any) -> Any:
+    """`target` with the boxes set to the scalar `fill` (Cutout's constant)."""
+    return _select_box(layout, in_rows, in_cols, fill, target)
+
+
+def _paste_source_box(layout: str, in_rows: Any, in_cols: Any, source: Any, target: Any) -> Any:
+    """`target` with the boxes from `source`, a tensor of its shape (Cutout's noise, ResizeMix's resized partners)."""
+    return _select_box(layout, in_rows, in_cols, _row_runs(layout, source), target)
+
+
+def _paste_partners_box(layout: str, in_rows: Any, in_cols: Any, source: Any, partner: Any, target: Any) -> Any:
+    """`target` with the boxes from `source[partner]` (CutMix), the partners' rows read in place when compiled."""
+    return _select_box(layout, in_rows, in_cols, ops.take(_row_runs(layout, source), partner, axis=0), target)
+
+
+def _row_runs(layout: str, x: Any) -> Any:
+    """channels_last (B, H, W, C) as (B, H, W·C), a pixel a run of C values; other layouts as they are."""
+    if layout != "channels_last":
+        return x
+    shape = ops.shape(x)
+    return ops.reshape(x, (-1, shape[1], shape[2] * shape[3]))
+
+
+def _select_box(layout: str, in_rows: Any, in_cols: Any, source: Any, target: Any) -> Any:
+    """`source` (a scalar, or in `_row_runs`' view) inside the boxes, `target` elsewhere."""
+    flat = _row_runs(layout, target)
+    out = ops.where(in_rows, ops.where(in_cols, source, flat), flat)
+    return ops.reshape(out, ops.shape(target)) if layout == "channels_last" else out
 
 
 def _where(mask: Any, source: Any, target: Any) -> Any:
@@ -206,22 +219,9 @@ def _fused(fn: Any, *args: Any) -> Any:
         # would only fence these ops off from the fusion around them
         # (slower, benchmarks/README.md).
         return fn(*args)
-    return _xla_function(fn)(*args)
-
-
-@functools.cache
-def _xla_function(fn: Any) -> Any:
-    import tensorflow as tf
-
-    def run(*args: Any) -> Any:
-        # Trace with TF ops even when the Keras backend is JAX or torch
-        # (a tf.data pipeline): these are TensorFlow tensors.
-        with tensorflow_ops():
-            return fn(*args)
-
     # One trace per rank and dtype (shapes generalized); XLA compiles and
     # caches one executable per concrete shape at run time.
-    return tf.function(run, jit_compile=True, reduce_retracing=True, autograph=False)
+    return compiled("tensorflow", fn, fn, jit_compile=True, reduce_retracing=True)(*args)
 
 
 def blend(target: Any, source: Any, weight: Any) -> Any:

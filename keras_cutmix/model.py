@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from keras_cutmix import inputs, validation
-from keras_cutmix._backend import compile_config, in_symbolic_scope, ops, tensorflow_ops
+from keras_cutmix._backend import compile_config, in_symbolic_scope, layer_call_outputs, ops, tensorflow_ops
 from keras_cutmix.callbacks import LogProbability
 from keras_cutmix.categorical import categorical_compile_arguments
 from keras_cutmix.labels import check_head_shape, check_labels, map_heads, prepare_labels
@@ -42,8 +42,7 @@ def split_at_layer(model: keras.Model, name: str) -> tuple[keras.Model, keras.Mo
     # A layer can have several call nodes (a rebuilt or reloaded Sequential
     # keeps stale ones): use the one on the model's current graph.
     error: Exception | None = None
-    for node in reversed(layer._inbound_nodes):
-        features = node.outputs[0]
+    for features in reversed(layer_call_outputs(layer)):
         if len(features.shape) != 4:
             raise ValueError(
                 f"`feature_layer={name!r}` must output a feature map (B, H, W, C); its output has shape "

@@ -12,19 +12,21 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_cutmix import inputs, labels, sampling, validation
-from keras_cutmix._backend import needs_tensorflow_ops, ops, tensorflow_ops
+from keras_cutmix import inputs, labels, sampling
+from keras_cutmix._backend import ops, ops_for
 from keras_cutmix._compiled import compiled_mix
 from keras_cutmix.methods.base import MixOptions
 from keras_cutmix.sampling import MixParams
 
 
 def to_tensor(x: Any, key: str = inputs.IMAGES) -> Any:
-    """A backend tensor (nested dicts and label heads too), rejecting non-numeric data clearly."""
-    if isinstance(x, dict):  # bounding boxes, label heads
-        return {name: to_tensor(value, f"{key}[{name!r}]") for name, value in x.items()}
-    if key == inputs.LABELS and is_heads(x):
-        return type(x)(to_tensor(value, f"{key}[{i}]") for i, value in enumerate(x))
+    """A backend tensor (label heads and dicts: each of their tensors), rejecting non-numeric data clearly."""
+    if key != inputs.LABELS and not isinstance(x, dict):
+        return _to_tensor(x, key)
+    return inputs.map_heads(lambda name, value: _to_tensor(value, key if name is None else f"{key}[{name!r}]"), x)
+
+
+def _to_tensor(x: Any, key: str) -> Any:
     if isinstance(x, keras.KerasTensor):
         return x
     if not hasattr(x, "dtype") or isinstance(x, np.ndarray):
@@ -42,13 +44,6 @@ def to_tensor(x: Any, key: str = inputs.IMAGES) -> Any:
     if dtype == "string":
         raise ValueError(f"`{key}` must be a numeric tensor; received dtype {dtype} (shape {tuple(tensor.shape)}).")
     return tensor
-
-
-def is_heads(labels: Any) -> bool:
-    """A tuple of label tensors, or a list of arrays/tensors (not a list of class ids)."""
-    if isinstance(labels, tuple):
-        return True
-    return isinstance(labels, list) and len(labels) > 0 and all(hasattr(head, "shape") for head in labels)
 
 
 def mix_targets(data: dict, params: MixParams, options: MixOptions) -> dict:
@@ -78,11 +73,11 @@ def apply_mix(data: dict, seed: Any, options: MixOptions, training: bool = True,
     validation batches have the same structure.
     """
     data = {key: to_tensor(value, key) for key, value in data.items()}
-    validation.check_inputs(data, options)
+    inputs.check_inputs(data, options)
     images = data[inputs.IMAGES]
     batched = len(images.shape) == 4
     if batched:  # batch sizes unknown when tracing: asserted when the graph runs
-        data = validation.assert_same_batch(data, validation.PER_SAMPLE_KEYS)
+        data = inputs.assert_same_batch(data, inputs.PER_SAMPLE_KEYS)
     out = dict(data)
     if inputs.LABELS in data:
         out[inputs.LABELS] = labels.prepare_labels(
@@ -110,11 +105,5 @@ def draw_and_mix(data: dict, seed: Any, probability: Any, options: MixOptions) -
 def run_functional(options: MixOptions, images: Any, labels: Any, sample_weight: Any, seed: Any, training: bool) -> Any:
     """The functional entry points: call forms in and out, TF ops in TF graphs."""
     data, repack = inputs.unpack(images, labels, sample_weight)
-
-    def run() -> Any:
+    with ops_for(data[inputs.IMAGES]):
         return repack(apply_mix(data, seed if training else None, options, training))
-
-    if needs_tensorflow_ops(data[inputs.IMAGES]):
-        with tensorflow_ops():
-            return run()
-    return run()

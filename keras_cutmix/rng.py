@@ -43,7 +43,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_cutmix._backend import backend_name, in_xla_context, ops, tensorflow_ops
+from keras_cutmix._backend import backend_name, compiled, in_xla_context, ops
 
 # Threefry-2x32 rotation constants (Random123), rounds 0–3 and 4–7 of each 8.
 ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -213,7 +213,6 @@ def _tensorflow_seed_words(seed: Any) -> Any:
     return tf.cast(seed, tf.uint64)
 
 
-@functools.cache
 def _tensorflow_function(as_uniform: bool, jit_compile: bool) -> Callable:
     """`_draw_2d` as one TensorFlow function call (one XLA op with `jit_compile`).
 
@@ -223,25 +222,22 @@ def _tensorflow_function(as_uniform: bool, jit_compile: bool) -> Callable:
     bits from a graph of a few nodes. Inside XLA it is inlined instead (see
     `bits`).
     """
-    import tensorflow as tf
-
-    def run(seed, rows, batch):
-        with tensorflow_ops():
-            if jit_compile:
-                word = _draw_2d_in_xla(seed, rows, batch, as_uniform)
-                if word is not None:
-                    return word
-            return _draw_2d(seed, rows, batch, rolled=False, as_uniform=as_uniform)
-
-    return tf.function(run, jit_compile=jit_compile, autograph=False)
+    draw = functools.partial(_tensorflow_draw, as_uniform=as_uniform, in_xla=jit_compile)
+    return compiled("tensorflow", ("draw", as_uniform), draw, jit_compile=jit_compile)
 
 
-@functools.cache
+def _tensorflow_draw(seed: Any, rows: Any, batch: Any, as_uniform: bool, in_xla: bool) -> Any:
+    if in_xla:
+        word = _draw_2d_in_xla(seed, rows, batch, as_uniform)
+        if word is not None:
+            return word
+    return _draw_2d(seed, rows, batch, rolled=False, as_uniform=as_uniform)
+
+
 def _jax_function(as_uniform: bool) -> Callable:
     """`_draw_2d` under `jax.jit`: one dispatch when eager, inlined when already tracing."""
-    import jax
-
-    return jax.jit(functools.partial(_draw_2d, rolled=True, as_uniform=as_uniform), static_argnums=(1, 2))
+    draw = functools.partial(_draw_2d, rolled=True, as_uniform=as_uniform)
+    return compiled("jax", ("draw", as_uniform), draw, static_argnums=(1, 2))
 
 
 def _numpy_threefry(key0: Any, key1: Any, x0: Any, x1: Any) -> tuple[Any, Any]:
@@ -343,25 +339,6 @@ def _fold_in(seed: Any, high: Any, low: Any) -> Any:
     return ops.stack([word0, word1])
 
 
-@functools.cache
-def _tensorflow_fold_in(jit_compile: bool) -> Callable:
-    """`_fold_in` as one TensorFlow function call, as `_tensorflow_function` does for draws."""
-    import tensorflow as tf
-
-    def run(seed, high, low):
-        with tensorflow_ops():
-            return _fold_in(seed, high, low)
-
-    return tf.function(run, jit_compile=jit_compile, autograph=False)
-
-
-@functools.cache
-def _jax_fold_in() -> Callable:
-    import jax
-
-    return jax.jit(_fold_in)
-
-
 def fold_in(seed: Any, data: int) -> Any:
     """A new (2,) int32 seed that hashes `data` into `seed`: a sub-stream.
 
@@ -385,7 +362,9 @@ def fold_in(seed: Any, data: int) -> Any:
             words = np.array(_numpy_threefry(key0, key1, *counter), dtype=np.uint32)
         return ops.convert_to_tensor(words.view(np.int32))
     if backend == "jax":
-        return _jax_fold_in()(seed, high, low)
+        return compiled("jax", "fold_in", _fold_in)(seed, high, low)
     if backend == "tensorflow" and not in_xla_context():
-        return _tensorflow_fold_in(not _executing_eagerly_in_tensorflow())(seed, high, low)
+        # One TensorFlow function call, as `_tensorflow_function` is for draws.
+        jit = not _executing_eagerly_in_tensorflow()
+        return compiled("tensorflow", "fold_in", _fold_in, jit_compile=jit)(seed, high, low)
     return _fold_in(seed, high, low)

@@ -103,12 +103,7 @@ def test_paste_box_rejects_a_source_it_cannot_lay_over_the_target():
 def _traced(kernel):
     """The kernel as `_fused` compiles it, traced afresh for exact shapes (the compiled
     function itself generalizes shapes across calls: reduce_retracing)."""
-
-    def run(*args):
-        with _backend.tensorflow_ops():
-            return kernel(*args)
-
-    return tf.function(run, jit_compile=True, autograph=False)
+    return _backend.compiled("tensorflow", None, kernel, jit_compile=True)
 
 
 def _assert_no_loops_channel_masks_or_float_grids(graph, b, h, w):
@@ -148,7 +143,7 @@ def test_fused_box_paste_graph_has_no_loops_pixel_masks_or_float_grids(layout, n
     def paste(box, images, partner):
         with _backend.tensorflow_ops():
             tests = mixing._box_tests(tf.unstack(box), layout, tuple(images.shape))
-            return mixing._box_kernel(layout, "taken")(*tests, images, partner, images)
+            return mixing._paste_partners_box(layout, *tests, images, partner, images)
 
     fn = tf.function(paste, jit_compile=True, autograph=False)
     graph = fn.get_concrete_function(box, image, tf.TensorSpec((b,), tf.int32)).graph
@@ -172,3 +167,16 @@ def test_paste_is_compiled_once_not_nested_inside_xla():
     tf.function(lambda: probe("xla"), jit_compile=True)()
     probe("eager")
     assert seen == {"graph": False, "xla": True, "eager": False}
+
+
+def test_compiled_functions_are_made_once_per_key_and_options_and_trace_tensorflow_ops():
+    def double(x):
+        return _backend.ops.multiply(x, 2)  # Keras' TF ops under every backend: `compiled` routes them
+
+    first = _backend.compiled("tensorflow", "test: double", double, jit_compile=True)
+    assert _backend.compiled("tensorflow", "test: double", double, jit_compile=True) is first
+    assert _backend.compiled("tensorflow", "test: double", double, jit_compile=False) is not first
+    assert _backend.compiled("tensorflow", None, double, jit_compile=True) is not first  # None: uncached
+    with pytest.raises(TypeError):
+        _backend.compiled("tensorflow", ("test: double", {}), double)
+    np.testing.assert_array_equal(first(tf.constant([1, 2])).numpy(), [2, 4])

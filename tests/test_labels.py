@@ -122,6 +122,29 @@ def test_label_heads_are_mixed_with_the_same_weights(form):
         keras_cutmix.cutmix(_images(), labels, seed=1)
 
 
+def test_one_walker_reads_label_heads_and_never_a_call_element_as_heads():
+    """`inputs.map_heads` is the package's one rule for several tensors; a grain element is split, not walked."""
+    from keras_cutmix import inputs
+
+    ids = {"kind": np.arange(B) % K, "colour": np.arange(B) % 3}
+    dense = np.eye(3, dtype="float32")[ids["colour"]]
+    walked = lambda value: inputs.map_heads(lambda key, head: (key, np.shape(head)), value)
+    assert walked({"kind": ids["kind"], "colour": dense}) == {"kind": ("kind", (B,)), "colour": ("colour", (B, 3))}
+    assert walked((ids["kind"], dense)) == ((0, (B,)), (1, (B, 3)))
+    assert walked([ids["kind"], dense]) == [(0, (B,)), (1, (B, 3))]  # a list of arrays: heads
+    assert walked(dense) == (None, (B, 3))  # a single tensor
+    assert walked(list(ids["kind"])) == (None, (B,))  # a list of class ids: one array
+    assert inputs.heads_of(None) == [] and len(inputs.heads_of((dense, dense))) == 2
+    # An (images, labels) element (grain's `.map(layer)`) is the call's parts; its labels are one head
+    # or several, each mixed with the same weights.
+    layer = keras_cutmix.CutMix(num_classes=[K, None], seed=1, mode="sample")
+    images, (kind, colour) = layer((_images(), (ids["kind"], dense)))
+    _heads_share_weights(images, {"kind": kind, "colour": colour}, ids)
+    images, kind = keras_cutmix.CutMix(num_classes=K, seed=1, mode="sample")((_images(), list(ids["kind"])))
+    assert tuple(kind.shape) == (B, K)
+    _heads_share_weights(images, {"kind": kind}, ids)
+
+
 def test_multi_hot_labels_mix_by_the_pixel_share_unnormalized():
     rng = np.random.default_rng(0)
     multi_hot = (rng.random((B, K)) < 0.5).astype("float32")

@@ -104,6 +104,22 @@ def test_get_config_round_trip():
     assert isinstance(restored, keras_cutmix.CutMix) and restored.get_config() == config
 
 
+def test_set_probability_is_one_value_for_options_config_and_draw():
+    images, labels = source_images(B, H, W), np.arange(B)
+    layer = keras_cutmix.CutMix(num_classes=K, seed=5, mode="sample")
+    layer.set_probability(0.3)
+    assert layer.probability == layer.options.probability == layer.get_config()["probability"] == 0.3
+    assert float(to_numpy(layer.probability_variable)) == pytest.approx(0.3)
+    # The draw is the one of a layer made with probability=0.3 (and of one restored from the config).
+    fresh = keras_cutmix.CutMix(num_classes=K, seed=5, mode="sample", probability=0.3)
+    restored = keras_cutmix.CutMix.from_config(layer.get_config())
+    mixed = to_numpy(layer(images, labels)[1])
+    unmixed = int((mixed.max(axis=1) == 1).sum())
+    assert 0 < unmixed < B, "per-sample coins of 0.3: some samples mixed, some not"
+    for other in (fresh, restored):
+        np.testing.assert_array_equal(to_numpy(other(images, labels)[1]), mixed)
+
+
 def test_model_with_the_layer_saves_and_loads(tmp_path):
     model = keras.Sequential(
         [keras.Input((H, W, 3)), keras_cutmix.CutMix(alpha=0.3, seed=1), keras.layers.Flatten(), keras.layers.Dense(2)]

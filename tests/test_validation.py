@@ -428,9 +428,9 @@ def test_cutmix_model_checks_tf_data_labels(case, jit_compile):
 
 
 def test_channels_first_looking_batches_warn_once(monkeypatch):
-    from keras_cutmix import validation
+    from keras_cutmix import inputs
 
-    monkeypatch.setattr(validation, "_warned_channels_first", False)
+    monkeypatch.setattr(inputs, "_warned", set())
     images = np.zeros((B, 3, 32, 48), "float32")  # (B, C, H, W) under the default data_format
     with pytest.warns(UserWarning, match=r"look channels_first .* data_format='channels_first'") as record:
         keras_cutmix.CutMix(seed=0)(images)
@@ -438,6 +438,6 @@ def test_channels_first_looking_batches_warn_once(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # once: no second warning
         keras_cutmix.cutmix(images, seed=0)
-        monkeypatch.setattr(validation, "_warned_channels_first", False)
+        monkeypatch.setattr(inputs, "_warned", set())
         keras_cutmix.cutmix(np.zeros((B, 32, 48, 3), "float32"), seed=0)  # channels_last: silent
         keras_cutmix.cutmix(images, seed=0, data_format="channels_first")  # declared: silent

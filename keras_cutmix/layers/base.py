@@ -9,6 +9,7 @@ options class and document the method.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 import random
@@ -22,11 +23,11 @@ from keras_cutmix import inputs, rng, streams, validation
 from keras_cutmix import labels as label_heads
 from keras_cutmix._backend import (
     in_tf_data_function,
-    needs_tensorflow_ops,
     no_automatic_dependency_tracking,
     ops,
+    ops_for,
+    take_inputs_as_given,
     tensorflow_backend,
-    tensorflow_ops,
     using_tensorflow_ops,
 )
 from keras_cutmix.methods.base import MixOptions
@@ -63,13 +64,12 @@ class MixLayer(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(self.seed)
         self._owner_pid = os.getpid()  # an unseeded copy running in another process adds entropy
         self._host_seed = self.seed if self.seed is not None else random.randrange(2**31)  # workers' seed word
-        # The probability is a variable, read inside the compiled step or the
-        # tf.data graph, so `set_probability` takes effect without a retrace;
-        # a Python copy keeps it readable while Keras traces shapes.
-        self._probability = self.options.probability
+        # The probability is `options.probability`; compiled steps and tf.data
+        # graphs read it from this variable (and its TF twin, `_backend_state`),
+        # so `set_probability` takes effect without a retrace.
         self.probability_variable = self.add_weight(
             shape=(),
-            initializer=keras.initializers.Constant(self._probability),
+            initializer=keras.initializers.Constant(self.options.probability),
             dtype="float32",
             trainable=False,
             autocast=False,  # stays float32 under mixed-precision policies
@@ -77,8 +77,7 @@ class MixLayer(keras.layers.Layer):
         )
         # Keep every dtype (no cast of uint8 or float16 inputs to the layer's
         # compute dtype) and accept labels/sample_weight positionally.
-        self._convert_input_args = False
-        self._allow_non_tensor_positional_args = True
+        take_inputs_as_given(self)
         self.supports_jit = True
         self.built = True
 
@@ -96,15 +95,17 @@ class MixLayer(keras.layers.Layer):
 
     @property
     def probability(self) -> float:
-        return self._probability
+        return self.options.probability
 
     def set_probability(self, value: float) -> None:
         """Change the chance of mixing, also mid-`fit` (no retrace)."""
-        self._probability = validation.check_number("probability", value, low=0.0, high=1.0)
-        self.probability_variable.assign(self._probability)
+        self.options = dataclasses.replace(self.options, probability=value)  # checked as the constructor checks it
+        variables = [self.probability_variable]
         twins = self.__dict__.get("_tf_state")
-        if twins is not None:
-            twins[1].assign(self._probability)
+        if twins is not None:  # made by the first tf.data call under JAX or torch
+            variables.append(twins[1])
+        for variable in variables:
+            variable.assign(self.options.probability)
 
     # Calls
 
@@ -115,29 +116,30 @@ class MixLayer(keras.layers.Layer):
             # Keras' call machinery accepts only all-tensor structures: hand
             # it the entries that are mixed and put the others back after.
             first, passthrough = inputs.split_passthrough(first)
-            first = {key: _host_to_tensor(value) for key, value in first.items()}
+            first = {key: inputs.map_heads(_host_to_tensor, value) for key, value in first.items()}
             args = (first, *args[1:]) if args else args
             if not args:
                 kwargs["images"] = first
-        elif isinstance(first, (tuple, list)) and args:  # one (images, labels[, sample_weight]) element (grain)
-            first = _host_to_tensor(first)
+        elif isinstance(first, (tuple, list)) and args:
+            # One (images, labels[, sample_weight]) element (grain): its parts, not label heads.
+            first = type(first)(inputs.map_heads(_host_to_tensor, part) for part in first)
             args = (first, *args[1:])
         if isinstance(first, dict):
             images = first.get(inputs.IMAGES, first.get("image"))
         else:
             images = first[0] if isinstance(first, (tuple, list)) and first else first
         self._warn_for_silent_traps(images, first, args, kwargs)
-        if needs_tensorflow_ops(images):
-            # A TF graph (tf.data) under the JAX or torch backend: the Keras
-            # call machinery would convert tf.Tensors to the backend's arrays,
-            # so run the same math on Keras' TF backend directly, augmenting
-            # by default as Keras' preprocessing layers do.
-            kwargs.setdefault("training", True)
-            with tensorflow_ops():
+        with ops_for(images) as on_tensorflow:
+            if on_tensorflow:
+                # A TF graph (tf.data) under the JAX or torch backend: the Keras
+                # call machinery would convert tf.Tensors to the backend's arrays,
+                # so run the same math on Keras' TF backend directly, augmenting
+                # by default as Keras' preprocessing layers do.
+                kwargs.setdefault("training", True)
                 out = self.call(*args, **kwargs)
-        else:
-            with streams.worker_device():
-                out = super().__call__(*args, **kwargs)
+            else:
+                with streams.worker_device():
+                    out = super().__call__(*args, **kwargs)
         return {**out, **passthrough} if passthrough else out
 
     def call(self, images: Any, labels: Any = None, sample_weight: Any = None, training: bool = True) -> Any:
@@ -149,7 +151,7 @@ class MixLayer(keras.layers.Layer):
 
     def _seed_and_probability(self) -> tuple[Any, Any]:
         """This call's seed, (seed, counter) folded with this worker's stream (`keras_cutmix.streams`), and probability."""
-        stream = streams.current_stream(self.seed is not None, self.__dict__.get("_owner_pid"))
+        stream = streams.current_stream(self.seed is not None, self._owner_pid)
         if stream is not None and streams.in_worker() and not using_tensorflow_ops():
             # A worker counts its own calls on the host and reads the probability from Python: the
             # layer's variables may live on an accelerator that a forked worker must not touch.
@@ -157,7 +159,7 @@ class MixLayer(keras.layers.Layer):
                 pid, calls = self.__dict__.get("_worker_calls", (None, 0))
                 calls = calls if pid == os.getpid() else 0
                 self.__dict__["_worker_calls"] = (os.getpid(), calls + 1)
-            return rng.fold_in((self.__dict__["_host_seed"], calls), stream), self._probability
+            return rng.fold_in((self._host_seed, calls), stream), self.options.probability
         seed_generator, probability = self._backend_state()
         with streams.COUNTER_LOCK:  # threads sharing the layer never get the same counter
             seed = seed_generator.next()
@@ -177,7 +179,7 @@ class MixLayer(keras.layers.Layer):
             with tf.init_scope():
                 state = (
                     keras.random.SeedGenerator(self.seed, backend=tensorflow_backend()),
-                    tf.Variable(self._probability, dtype=tf.float32, trainable=False),
+                    tf.Variable(self.options.probability, dtype=tf.float32, trainable=False),
                 )
             self._tf_state = state
         return self._tf_state[0], self._tf_state[1].read_value()
@@ -219,8 +221,8 @@ class MixLayer(keras.layers.Layer):
         self, images: Any, labels: Any = None, sample_weight: Any = None, training: Any = None
     ) -> Any:
         data, repack = inputs.unpack(images, labels, sample_weight)
-        spec = lambda x: keras.KerasTensor(x.shape, dtype=x.dtype)
-        out = {key: inputs.map_tensors(spec, x) for key, x in data.items() if key != inputs.BOUNDING_BOXES}
+        spec = lambda _, x: keras.KerasTensor(x.shape, dtype=x.dtype)
+        out = {key: inputs.map_heads(spec, x) for key, x in data.items() if key != inputs.BOUNDING_BOXES}
         if inputs.BOUNDING_BOXES in data:  # mixing adds the partners' boxes: N → 2N slots
             bbox = data[inputs.BOUNDING_BOXES]
             slots = None if bbox["labels"].shape[-1] is None or not training else 2 * bbox["labels"].shape[-1]
@@ -244,20 +246,12 @@ class MixLayer(keras.layers.Layer):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(self.options.config())
-        config.update({"probability": self.probability, "seed": self.seed})
+        config.update({"seed": self.seed})
         return config
 
 
-def _host_to_tensor(value: Any) -> Any:
-    """NumPy arrays and Python numbers as backend tensors (nested dicts too); tensors as they are."""
-    if isinstance(value, dict):
-        return {key: _host_to_tensor(v) for key, v in value.items()}
-    if (
-        isinstance(value, (tuple, list))
-        and value
-        and all(hasattr(v, "shape") or isinstance(v, (dict, tuple, list)) for v in value)
-    ):
-        return type(value)(_host_to_tensor(v) for v in value)
+def _host_to_tensor(_: Any, value: Any) -> Any:
+    """A NumPy array or Python number (one head of `inputs.map_heads`) as a backend tensor; tensors as they are."""
     if value is None or isinstance(value, keras.KerasTensor) or keras.ops.is_tensor(value):
         return value
     tf = sys.modules.get("tensorflow")
