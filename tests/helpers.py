@@ -34,6 +34,21 @@ def run_script(path, *args, timeout=300, **env):
     return proc
 
 
+# examples/fit_compare.py on a toy budget: a CNN of width 4, one epoch of 16 images.
+FIT_COMPARE_TINY = dict(
+    model="cnn", width=4, epochs=1, batch_size=16, train_size=0, val_size=16, fgsm_size=16, cam_size=8, verbose=0
+)
+
+
+def fit_compare_flags(**options):
+    """examples/fit_compare.py's flags for FIT_COMPARE_TINY with `options` over it: `fgsm_size=8` gives
+    `--fgsm-size 8`, `no_jit=True` the bare `--no-jit`."""
+    flags = []
+    for name, value in {**FIT_COMPARE_TINY, **options}.items():
+        flags += [f"--{name.replace('_', '-')}"] + ([] if value is True else [str(value)])
+    return flags
+
+
 def to_numpy(x):
     if hasattr(x, "numpy") and not isinstance(x, np.ndarray):
         try:

@@ -152,6 +152,13 @@ def check_images_kept(mixed, case):
     assert tuple(mixed.shape) == expected
 
 
+def mix(method, case, labels, seed, **options):
+    """`method`'s function on the case's images (in its data format), their shape and dtype checked: its output."""
+    out = function_of(method)(make_images(case), labels, seed=seed, data_format=case["data_format"], **options)
+    check_images_kept(out[0] if labels is not None else out, case)
+    return out
+
+
 def label_tolerance(dtype):
     # A few roundings (smoothing, cast of the weight, the two products and the
     # sum), never finer than float32: the weights are computed in float32.
@@ -207,21 +214,9 @@ def cutmix_variants(draw):
 )
 def test_cutmix_labels_are_the_pasted_pixel_shares(case, form, mode, alpha, probability, smoothing, variant, seed):
     b, fmt = case["batch"], case["data_format"]
-    images = make_images(case)
     labels, kwargs, label_dtype = make_labels(form, b)
-    mixed, mixed_labels = keras_cutmix.cutmix(
-        images,
-        labels,
-        seed=seed,
-        alpha=alpha,
-        probability=probability,
-        mode=mode,
-        label_smoothing=smoothing,
-        data_format=fmt,
-        **variant,
-        **kwargs,
-    )
-    check_images_kept(mixed, case)
+    options = dict(alpha=alpha, probability=probability, mode=mode, label_smoothing=smoothing, **variant, **kwargs)
+    mixed, mixed_labels = mix(methods.CutMixOptions, case, labels, seed, **options)
     assert dtype_of(mixed_labels) == label_dtype and tuple(mixed_labels.shape) == (b, b)
     # One rectangle from one partner, the same in every channel (checked by the helper).
     fractions = recovered_fractions(as_f64(mixed), b, fmt)
@@ -261,17 +256,8 @@ def check_blended(mixed_i, label_row, dtype, batch):
 def test_mixup_pixels_are_the_label_weighted_blend(case, dense, mode, alpha, probability, seed):
     b, fmt = case["batch"], case["data_format"]
     labels = np.eye(b, dtype="float32") if dense else np.arange(b)
-    mixed, mixed_labels = keras_cutmix.mixup(
-        make_images(case),
-        labels,
-        seed=seed,
-        alpha=alpha,
-        probability=probability,
-        mode=mode,
-        num_classes=b,
-        data_format=fmt,
-    )
-    check_images_kept(mixed, case)
+    options = dict(alpha=alpha, probability=probability, mode=mode, num_classes=b)
+    mixed, mixed_labels = mix(methods.MixUpOptions, case, labels, seed, **options)
     y = check_label_rows(mixed_labels, "float32")
     assert dtype_of(mixed_labels) == "float32"
     pixels = to_channels_last(as_f64(mixed), fmt)
@@ -288,33 +274,16 @@ def test_mixup_pixels_are_the_label_weighted_blend(case, dense, mode, alpha, pro
 
 
 @examples(1.0)
-@given(
-    case=image_cases(),
-    mode=MODES,
-    cutmix_alpha=ALPHAS,
-    mixup_alpha=ALPHAS,
-    probability=PROBABILITIES,
-    switch_probability=PROBABILITIES,
-    seed=SEEDS,
-)
-def test_cutmix_or_mixup_pastes_or_blends_each_sample_exactly(
-    case, mode, cutmix_alpha, mixup_alpha, probability, switch_probability, seed
-):
+@given(case=image_cases(), mode=MODES, probability=PROBABILITIES, data=st.data(), seed=SEEDS)
+def test_cutmix_or_mixup_pastes_or_blends_each_sample_exactly(case, mode, probability, data, seed):
+    """Both α and `switch_probability` drawn too."""
     b, h, w, fmt = case["batch"], case["height"], case["width"], case["data_format"]
-    options = dict(
-        cutmix_alpha=cutmix_alpha,
-        mixup_alpha=mixup_alpha,
-        switch_probability=switch_probability,
-        probability=probability,
-        mode=mode,
-    )
-    mixed, mixed_labels = keras_cutmix.cutmix_or_mixup(
-        make_images(case), np.arange(b), seed=seed, num_classes=b, data_format=fmt, **options
-    )
-    check_images_kept(mixed, case)
+    method = methods.CutMixOrMixUpOptions
+    options = dict(probability=probability, mode=mode, **method_options(method, data.draw))
+    mixed, mixed_labels = mix(method, case, np.arange(b), seed, num_classes=b, **options)
     y = check_label_rows(mixed_labels, "float32")
     # Which samples were blended: from the same draw (the options' sampler, same seed).
-    params = keras_cutmix.methods.CutMixOrMixUpOptions(**options).sample(seed, b, h, w, probability)
+    params = draw(method, seed, b, h, w, **options)
     blended = broadcast(params.blend, b) > 0
     pixels = to_channels_last(as_f64(mixed), fmt)
     for i in np.flatnonzero(blended):
@@ -338,9 +307,8 @@ def test_cutmix_or_mixup_pastes_or_blends_each_sample_exactly(
 )
 def test_resizemix_and_fmix_labels_are_the_pasted_pixel_shares(case, method, mode, probability, data, seed):
     b, fmt = case["batch"], case["data_format"]
-    options = dict(mode=mode, probability=probability, data_format=fmt, **method_options(method, data.draw))
-    mixed, mixed_labels = function_of(method)(make_images(case), np.arange(b), seed=seed, num_classes=b, **options)
-    check_images_kept(mixed, case)
+    options = dict(mode=mode, probability=probability, num_classes=b, **method_options(method, data.draw))
+    mixed, mixed_labels = mix(method, case, np.arange(b), seed, **options)
     check_label_rows(mixed_labels, "float32")
     # ResizeMix pastes one rectangle (a constant image resized is that constant); FMix's mask has any shape.
     rectangle = method is methods.ResizeMixOptions
@@ -378,20 +346,10 @@ def fill_values(dtype):
 def test_cutout_fills_exactly_its_box_and_keeps_labels(case, form, size, mode, probability, smoothing, data, seed):
     b, h, w, fmt = case["batch"], case["height"], case["width"], case["data_format"]
     fill = data.draw(fill_values(case["dtype"]), label="fill_value")
-    images = make_images(case)
     labels, kwargs, label_dtype = make_labels(form, b)
-    options = dict(
-        size=size,
-        fill_value=fill,
-        mode=mode,
-        probability=probability,
-        label_smoothing=smoothing,
-        data_format=fmt,
-        **kwargs,
-    )
-    out = keras_cutmix.cutout(images, labels, seed=seed, **options)
+    options = dict(size=size, fill_value=fill, mode=mode, probability=probability, label_smoothing=smoothing, **kwargs)
+    out = mix(methods.CutoutOptions, case, labels, seed, **options)
     erased = out[0] if labels is not None else out
-    check_images_kept(erased, case)
     # The box from the same draw; its sides are the requested ones unless an edge clips them.
     params = draw(methods.CutoutOptions, seed, b, h, w, size=size, probability=probability, mode=mode)
     top, bottom, left, right = (broadcast(getattr(params, side), b) for side in SIDES)
@@ -401,7 +359,7 @@ def test_cutout_fills_exactly_its_box_and_keeps_labels(case, form, size, mode, p
         min(s, n) if isinstance(s, int) else int(np.floor(np.float32(n) * np.float32(s) + np.float32(0.5)))
         for s, n in zip(size, (h, w))
     ]
-    expected = to_channels_last(as_f64(images), fmt).copy()
+    expected = to_channels_last(as_f64(make_images(case)), fmt).copy()
     fill_cast = float(as_f64(keras.ops.cast(fill, case["dtype"])))
     for i in range(b):
         assert 0 <= top[i] <= bottom[i] <= h and 0 <= left[i] <= right[i] <= w
@@ -418,7 +376,9 @@ def test_cutout_fills_exactly_its_box_and_keeps_labels(case, form, size, mode, p
     np.testing.assert_array_equal(to_channels_last(as_f64(erased), fmt), expected)
     if labels is not None:
         # Untouched: exactly what the same call gives outside training (made dense, smoothed).
-        reference = keras_cutmix.cutout(images, labels, seed=seed, training=False, **options)[1]
+        reference = keras_cutmix.cutout(
+            make_images(case), labels, seed=seed, training=False, data_format=fmt, **options
+        )[1]
         assert dtype_of(out[1]) == label_dtype
         np.testing.assert_array_equal(as_f64(out[1]), as_f64(reference))
         check_label_rows(out[1], label_dtype)
@@ -618,34 +578,16 @@ def test_sampled_parameters_are_finite_and_in_range(size, mode, alpha, probabili
 def test_outputs_are_finite_for_any_alpha(case, form, method, mode, probability, smoothing, correct_lambda, data, seed):
     b = case["batch"]
     labels, kwargs, label_dtype = make_labels(form, b)
-    options = dict(
-        mode=mode,
-        probability=probability,
-        label_smoothing=smoothing,
-        data_format=case["data_format"],
-        **method_options(method, data.draw),
-        **kwargs,
-    )
+    options = dict(mode=mode, probability=probability, label_smoothing=smoothing, **method_options(method, data.draw))
     if "correct_lambda" in method.option_names():
         options["correct_lambda"] = correct_lambda
-    mixed, mixed_labels = function_of(method)(make_images(case), labels, seed=seed, **options)
-    check_images_kept(mixed, case)
+    mixed, mixed_labels = mix(method, case, labels, seed, **options, **kwargs)
     assert np.all(np.isfinite(as_f64(mixed)))
     assert dtype_of(mixed_labels) == label_dtype
     check_label_rows(mixed_labels, label_dtype)
     if method is methods.CutMixOptions and not correct_lambda and b > 1:
         # The partner's label weight is the sampled 1 − λ (smoothed), finite for every α.
-        params = draw(
-            method,
-            seed,
-            b,
-            case["height"],
-            case["width"],
-            alpha=options["alpha"],
-            probability=probability,
-            mode=mode,
-            correct_lambda=False,
-        )
+        params = draw(method, seed, b, case["height"], case["width"], **options)
         lam, applied = broadcast(params.lam, b), broadcast(params.applied, b)
         expected = (1 - smoothing) * np.where(applied, 1 - lam, 0.0) + smoothing / b
         y = as_f64(mixed_labels)[np.arange(b), to_numpy(params.partner)]
