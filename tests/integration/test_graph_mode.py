@@ -13,11 +13,27 @@ from helpers import assert_labels_are_pixel_shares, source_images, to_numpy
 import keras_cutmix
 
 B, H, W = 8, 24, 40
+# Under JAX and torch the same TensorFlow graphs run (the package enters TensorFlow ops inside
+# them), and each case compiles its own XLA function (5–12 s on 2 cores): those legs run one
+# representative case of each matrix below, the tensorflow leg every case.
+TENSORFLOW_LEG = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="the same TensorFlow graph as under the TensorFlow backend: every case in the tensorflow leg, one here",
+)
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
-@pytest.mark.parametrize("alpha", [1.0, 0.4])
-@pytest.mark.parametrize("mode", ["batch", "sample"])
+def everywhere_or_tensorflow_leg(cases, everywhere):
+    """pytest params of `cases`; those not in `everywhere` run in the tensorflow leg only."""
+    return [pytest.param(*case, marks=() if case in everywhere else TENSORFLOW_LEG) for case in cases]
+
+
+@pytest.mark.parametrize(
+    "jit_compile, alpha, mode",
+    everywhere_or_tensorflow_leg(
+        [(jit, alpha, mode) for jit in (False, True) for alpha in (1.0, 0.4) for mode in ("batch", "sample")],
+        everywhere=[(False, 1.0, "batch"), (True, 0.4, "sample")],
+    ),
+)
 def test_functional_under_tf_function(jit_compile, alpha, mode):
     fn = tf.function(
         lambda x, y, s: keras_cutmix.cutmix(x, y, seed=s, alpha=alpha, mode=mode, num_classes=B),
@@ -31,7 +47,7 @@ def test_functional_under_tf_function(jit_compile, alpha, mode):
     np.testing.assert_array_equal(out1[0].numpy(), out2[0].numpy())
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("jit_compile", everywhere_or_tensorflow_leg([(False,), (True,)], everywhere=[(False,)]))
 def test_layer_under_tf_function_and_xla(jit_compile):
     layer = keras_cutmix.CutMix(num_classes=B, seed=1, alpha=0.5, mode="sample")
     fn = tf.function(lambda x, y: layer(x, y), jit_compile=jit_compile)
