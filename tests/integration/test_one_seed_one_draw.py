@@ -4,10 +4,10 @@
 tf.function, XLA, tf.data; JAX: eager, jax.jit, tf.data; torch: eager,
 tf.data), the uniforms, the outputs of every method of `keras_cutmix.methods.ALL` and of the CutMix
 layer's seed stream for α = 1, and the draws (λ, boxes, partners, coins,
-switch decisions) for α ≠ 1. Within a backend the tests compare its paths in
-this process; across backends the tensorflow leg runs this file as a script
-once per backend (KERAS_BACKEND set before Keras is imported) and compares
-their JSON.
+switch decisions) for α ≠ 1. The file runs in the tensorflow leg only: the
+tests compare TensorFlow's paths in this process, then run this file as a
+script once per other backend (KERAS_BACKEND set before Keras is imported)
+and compare every path of every backend with TensorFlow's eager draws.
 
 What holds (docs/reproducibility.md):
 - uniforms, partners, coins, switch decisions and box centres: bit-identical
@@ -30,6 +30,12 @@ import sys
 
 import numpy as np
 import pytest
+
+# Once, in the tensorflow leg: its cross-backend tests collect JAX's and torch's draws on every
+# path in processes of their own and compare each with TensorFlow's, which contains the
+# within-backend comparisons the jax and torch legs would repeat (the collection is the
+# slowest fixture of the suite: every method compiled on every path).
+pytestmark = pytest.mark.once
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests"
