@@ -42,14 +42,15 @@ def fourier_mask(field: Any, lam: Any, decay_power: float) -> Any:
     random image. Each image keeps its round(λ·H·W) largest pixels; the rest
     come from the partner (ties, of probability 0, keep a few more).
     """
-    height, width = ops.shape(field)[2], ops.shape(field)[3]
+    n, height, width = ops.shape(field)[1:]
+    if isinstance(n, int) and n == 0:  # an empty batch: torch's FFT (MKL) refuses an empty input
+        return ops.zeros((0, height, width), "bool")
     freq_y = _frequencies(height)[:, None]
     freq_x = _frequencies(width)[None, :]
     floor = 1.0 / ops.cast(ops.maximum(height, width), "float32")
     scale = ops.power(ops.maximum(ops.sqrt(freq_y * freq_y + freq_x * freq_x), floor), -decay_power)
     image, _ = ops.ifft2((field[0] * scale, field[1] * scale))
-    n = ops.shape(image)[0]
-    values = ops.reshape(image, (n, -1))
+    values = ops.reshape(image, (n, height * width))  # not -1: ambiguous for an empty batch (n = 0)
     pixels = ops.shape(values)[1]
     kept = ops.cast(ops.floor(lam * ops.cast(pixels, "float32") + 0.5), "int32")  # (n,)
     # The partner gets the `pixels − kept` smallest values: those below the

@@ -180,16 +180,22 @@ def place_box(
     return top, bottom, left, right
 
 
+def pixel_share(pasted: Any, height: Any, width: Any) -> Any:
+    """`pasted` pixels (int) over H·W as float32, correctly rounded on every path.
+
+    Grappler and XLA turn a division by a constant (static H, W) into a
+    product with its rounded reciprocal (1 ulp off in ~1 case of 10);
+    max(area, count) = area, as count <= area, but is no constant to them.
+    """
+    count = ops.cast(pasted, "float32")
+    return count / ops.maximum(ops.cast(height * width, "float32"), count)
+
+
 def label_weight(
     pasted: Any, height: Any, width: Any, lam: Any, applied: Any, *, label_mode: str, correct_lambda: bool
 ) -> Any:
     """The partner's label weight for a box of `pasted` pixels (the paper's Table 8 label modes)."""
-    count = ops.cast(pasted, "float32")
-    # count / area, correctly rounded on every path: Grappler and XLA turn a
-    # division by a constant (static H, W) into a product with its rounded
-    # reciprocal (1 ulp off in ~1 case of 10); max(area, count) = area, as
-    # count <= area, but is no constant to them.
-    share = count / ops.maximum(ops.cast(height * width, "float32"), count)
+    share = pixel_share(pasted, height, width)
     if label_mode == "one_hot":  # the label of the larger part
         return ops.cast(share > 0.5, "float32")
     if label_mode == "complete":  # 0.5 / 0.5 whatever the areas
@@ -366,7 +372,7 @@ def sample_resizemix(
         sides.append(ops.minimum(ops.maximum(side, 1), size))
     top, bottom, left, right = place_inside(per[2], per[3], sides[0], sides[1], height, width)
     bottom = ops.where(applied, bottom, top)
-    share = ops.cast((bottom - top) * (right - left), "float32") / ops.cast(height * width, "float32")
+    share = pixel_share((bottom - top) * (right - left), height, width)
     return MixParams(
         sample_partners(keys), 1.0 - share, applied, top, bottom, left, right, share, ops.zeros_like(share)
     )
@@ -398,7 +404,7 @@ def sample_fmix(
     field = normal(sub_seed(seed, 4), (2, n, height, width))
     partner_pixels = ops.logical_and(fourier_mask(field, lam, decay_power), applied[:, None, None])
     counts = ops.sum(ops.cast(partner_pixels, "int32"), axis=(1, 2))
-    share = ops.cast(counts, "float32") / ops.cast(height * width, "float32")
+    share = pixel_share(counts, height, width)
     empty = ops.zeros_like(counts)
     return MixParams(
         sample_partners(keys),

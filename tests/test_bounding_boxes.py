@@ -10,10 +10,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import to_numpy
+from helpers import draw, to_numpy
 from keras.utils import bounding_boxes as keras_boxes
 
 from keras_cutmix.bounding_boxes import mix_bounding_boxes
+from keras_cutmix.methods import CutMixOptions
 from keras_cutmix.validation import BOUNDING_BOX_FORMATS as SUPPORTED_FORMATS
 
 H, W = 20, 20
@@ -433,20 +434,10 @@ def test_cutmix_moves_boxes_with_the_paste(mode):
         bounding_box_format="xyxy",
         min_visibility=0.3,
     )
-    params = keras_cutmix.sampling.sample_cutmix(
-        4, batch, height, width, alpha=1.0, probability=1.0, mode=mode, correct_lambda=True
-    )
+    params = draw(CutMixOptions, 4, batch, height, width, mode=mode)
+    box = (getattr(params, side) for side in ("top", "bottom", "left", "right"))
     expected = mix_bounding_boxes(
-        bbox,
-        params.partner,
-        params.top,
-        params.bottom,
-        params.left,
-        params.right,
-        height,
-        width,
-        bounding_box_format="xyxy",
-        min_visibility=0.3,
+        bbox, params.partner, *box, height, width, bounding_box_format="xyxy", min_visibility=0.3
     )
     np.testing.assert_array_equal(to_numpy(out["bounding_boxes"]["boxes"]), to_numpy(expected["boxes"]))
     np.testing.assert_array_equal(to_numpy(out["bounding_boxes"]["labels"]), to_numpy(expected["labels"]))

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from helpers import backend_dtype, source_images, to_numpy
+from helpers import backend_dtype, draw, source_images, to_numpy
 
 import keras_cutmix
+from keras_cutmix.methods import CutMixOptions
 
 B, H, W, K = 6, 12, 20, 5
 
@@ -30,9 +31,7 @@ def test_soft_labels_mix_linearly_and_sum_to_one():
     rng = np.random.default_rng(0)
     soft = rng.dirichlet(np.ones(K), size=B).astype("float32")
     images = _images()
-    params = keras_cutmix.sampling.sample_cutmix(
-        1, B, H, W, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True
-    )
+    params = draw(CutMixOptions, 1, B, H, W, mode="sample")
     _, mixed = keras_cutmix.cutmix(images, soft, seed=1, mode="sample")
     w = to_numpy(params.partner_weight)[:, None]
     expected = soft * (1 - w) + soft[to_numpy(params.partner)] * w

@@ -5,18 +5,19 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import backend_dtype, pasted_box, source_images, to_numpy
+from helpers import (
+    assert_labels_are_pixel_shares,
+    backend_dtype,
+    draw,
+    pasted_box,
+    source_images,
+    to_numpy,
+)
 
 import keras_cutmix
-from keras_cutmix import sampling
+from keras_cutmix.methods import CutMixOptions, CutoutOptions, FMixOptions
 
 B, H, W, K = 8, 12, 10, 8
-
-
-def _shares(mixed, batch=B):
-    """(B, B) share of each output image's pixels from each source (image i is the constant i + 1)."""
-    source = to_numpy(mixed)[..., 0].astype("float64").round().astype(int) - 1
-    return np.stack([np.bincount(source[i].ravel(), minlength=batch) / source[i].size for i in range(batch)])
 
 
 # ---------------------------------------------------------------------------
@@ -26,17 +27,7 @@ def _shares(mixed, batch=B):
 @pytest.mark.once
 def test_box_ratio_range_sides_are_uniform_in_range_and_every_border_is_reached():
     n, height, width, (lo, hi) = 20000, 10, 16, (0.2, 0.6)
-    params = sampling.sample_cutmix(
-        np.array([1, 2], "int32"),
-        n,
-        height,
-        width,
-        alpha=1.0,
-        probability=1.0,
-        mode="sample",
-        correct_lambda=True,
-        box_ratio_range=(lo, hi),
-    )
+    params = draw(CutMixOptions, np.array([1, 2], "int32"), n, height, width, mode="sample", box_ratio_range=(lo, hi))
     top, bottom, left, right = (to_numpy(getattr(params, k)).astype(int) for k in ("top", "bottom", "left", "right"))
     heights, widths = bottom - top, right - left
     assert set(heights) == set(range(2, 7)) and set(widths) == set(range(3, 11))  # round(lo·side) … round(hi·side)
@@ -53,7 +44,7 @@ def test_box_ratio_range_sides_are_uniform_in_range_and_every_border_is_reached(
 def test_box_ratio_range_labels_equal_pixels_through_the_layer():
     images, ids = source_images(B, H, W), np.arange(B)
     mixed, labels = keras_cutmix.CutMix(num_classes=K, box_ratio_range=(0.3, 0.7), mode="sample", seed=4)(images, ids)
-    np.testing.assert_allclose(to_numpy(labels), _shares(mixed), atol=1e-6)
+    assert_labels_are_pixel_shares(mixed, labels, B)
     for bad in ((0.0, 0.5), (0.6, 0.5), (0.5, 1.5), 0.5, (0.1, 0.2, 0.3)):
         with pytest.raises(ValueError, match=r"`box_ratio_range` must be a pair \(lo, hi\)"):
             keras_cutmix.CutMix(box_ratio_range=bad)
@@ -72,9 +63,8 @@ def test_cutmix_or_mixup_alpha_zero_means_the_other_only(mode):
         cut_only, labels = keras_cutmix.cutmix_or_mixup(
             images, ids, seed=seed, num_classes=K, mixup_alpha=0.0, mode=mode
         )
-        shares = _shares(cut_only)  # whole source pixels only: never a blend
-        assert np.allclose(to_numpy(cut_only), np.round(to_numpy(cut_only)))
-        np.testing.assert_allclose(to_numpy(labels), shares, atol=1e-6)
+        assert np.allclose(to_numpy(cut_only), np.round(to_numpy(cut_only)))  # whole source pixels: never a blend
+        assert_labels_are_pixel_shares(cut_only, labels, B)
         mix_only, labels = keras_cutmix.cutmix_or_mixup(
             images, ids, seed=seed, num_classes=K, cutmix_alpha=0.0, mode=mode
         )
@@ -95,9 +85,7 @@ def test_cutmix_or_mixup_alpha_zero_means_the_other_only(mode):
 @pytest.mark.once
 def test_cutout_size_range_draws_each_side_per_sample():
     n, (lo, hi) = 20000, (0.2, 0.5)
-    params = sampling.sample_cutout(
-        np.array([3, 4], "int32"), n, 20, 30, size=0.5, size_range=(lo, hi), probability=1.0, mode="sample"
-    )
+    params = draw(CutoutOptions, np.array([3, 4], "int32"), n, 20, 30, size=0.5, size_range=(lo, hi), mode="sample")
     # Centre away from the border (clipping would shorten the box).
     top, bottom, left, right = (to_numpy(getattr(params, k)).astype(int) for k in ("top", "bottom", "left", "right"))
     inside = (top > 0) & (bottom < 20) & (left > 0) & (right < 30)
@@ -166,11 +154,10 @@ def test_resizemix_pastes_the_whole_partner_resized_with_exact_labels(mode, data
     mixed, labels = keras_cutmix.resizemix(
         images, np.arange(B), seed=2, num_classes=K, mode=mode, data_format=data_format, interpolation="nearest"
     )
+    assert_labels_are_pixel_shares(mixed, labels, B, data_format)
     mixed = to_numpy(mixed)
     if data_format == "channels_first":
         mixed = np.transpose(mixed, (0, 2, 3, 1))
-    shares = _shares(mixed)
-    np.testing.assert_allclose(to_numpy(labels), shares, atol=1e-6)
     for i in range(B):
         box = pasted_box(mixed[i], i + 1)
         if box is None:
@@ -220,8 +207,7 @@ def test_resizemix_segmentation_masks_follow_by_nearest_and_work_in_tf_data_and_
 def test_fmix_labels_are_the_exact_mask_shares(mode):
     images = source_images(B, 16, 16)
     mixed, labels = keras_cutmix.fmix(images, np.arange(B), seed=3, num_classes=K, mode=mode)
-    shares = _shares(mixed)
-    np.testing.assert_allclose(to_numpy(labels), shares, atol=1e-6)
+    shares = assert_labels_are_pixel_shares(mixed, labels, B, rectangle=False)
     # Each image mixes with one partner only.
     assert np.all((shares > 0).sum(axis=1) <= 2)
 
@@ -229,9 +215,7 @@ def test_fmix_labels_are_the_exact_mask_shares(mode):
 @pytest.mark.once
 def test_fmix_keeps_round_lambda_pixels_and_masks_are_low_frequency():
     n, size = 256, 32
-    params = sampling.sample_fmix(
-        np.array([5, 6], "int32"), n, size, size, alpha=1.0, decay_power=3.0, probability=1.0, mode="sample"
-    )
+    params = draw(FMixOptions, np.array([5, 6], "int32"), n, size, size, decay_power=3.0, mode="sample")
     mask = to_numpy(params.mask)
     kept = size * size - mask.reshape(n, -1).sum(axis=1)
     np.testing.assert_array_equal(kept, np.floor(to_numpy(params.lam) * size * size + 0.5))
@@ -250,7 +234,7 @@ def test_fmix_in_tf_data_and_under_xla():
     images = source_images(B, 16, 16)
     layer = keras_cutmix.FMix(num_classes=K, seed=0, mode="sample")
     mixed, labels = next(iter(tf.data.Dataset.from_tensors((images, np.arange(B))).map(layer)))
-    np.testing.assert_allclose(to_numpy(labels), _shares(mixed), atol=1e-6)
+    assert_labels_are_pixel_shares(mixed, labels, B, rectangle=False)
     if keras.backend.backend() == "tensorflow":
         compiled = tf.function(lambda x, s: keras_cutmix.fmix(x, seed=s), jit_compile=True)
         assert tuple(compiled(images, tf.constant([1, 2])).shape) == images.shape

@@ -2,16 +2,22 @@
 
 import numpy as np
 import pytest
-from helpers import recovered_fractions, source_images, to_numpy
+from helpers import (
+    assert_labels_are_pixel_shares,
+    draw,
+    label_blends,
+    label_mode_targets,
+    pixel_shares,
+    recovered_fractions,
+    source_images,
+    to_numpy,
+)
 from scipy import stats
 
 import keras_cutmix
+from keras_cutmix.methods import CutMixOptions, CutoutOptions, MixUpOptions
 
 B, H, W = 10, 16, 24
-
-
-def _params(sampler, seed, **kwargs):
-    return [to_numpy(t) for t in sampler(seed, **kwargs)]
 
 
 # --- MixUp -------------------------------------------------------------------
@@ -22,7 +28,7 @@ def test_mixup_pixels_are_the_lambda_weighted_sum(mode):
     rng = np.random.default_rng(0)
     images = rng.random((B, H, W, 3)).astype("float32")
     labels = np.eye(B, dtype="float32")
-    params = keras_cutmix.sampling.sample_mixup(5, B, alpha=0.4, probability=1.0, mode=mode)
+    params = draw(MixUpOptions, 5, B, H, W, alpha=0.4, mode=mode)
     partner, lam = to_numpy(params.partner), np.broadcast_to(to_numpy(params.lam), (B,))
     mixed, mixed_labels = keras_cutmix.mixup(images, labels, seed=5, alpha=0.4, mode=mode)
     expected = lam[:, None, None, None] * images + (1 - lam[:, None, None, None]) * images[partner]
@@ -36,7 +42,7 @@ def test_mixup_pixels_are_the_lambda_weighted_sum(mode):
 
 def test_mixup_uint8_is_rounded_back_and_keeps_dtype():
     images = np.stack([np.full((H, W, 3), 10 * i, "uint8") for i in range(B)])
-    params = keras_cutmix.sampling.sample_mixup(1, B, alpha=1.0, probability=1.0, mode="sample")
+    params = draw(MixUpOptions, 1, B, H, W, mode="sample")
     partner, lam = to_numpy(params.partner), to_numpy(params.lam)
     mixed = to_numpy(keras_cutmix.mixup(images, seed=1, mode="sample"))
     assert mixed.dtype == np.uint8
@@ -64,10 +70,8 @@ def test_cutout_erases_exactly_the_box(size, expected_side):
     for seed in range(4):
         out, out_labels = keras_cutmix.cutout(images, labels, seed=seed, size=size, fill_value=0, num_classes=B)
         out = to_numpy(out)
-        params = keras_cutmix.sampling.sample_cutout(
-            seed, B, H, W, size=size if isinstance(size, tuple) else (size, size), probability=1.0, mode="sample"
-        )
-        top, bottom, left, right = (to_numpy(t) for t in params[3:7])
+        params = draw(CutoutOptions, seed, B, H, W, size=size, mode="sample")
+        top, bottom, left, right = (to_numpy(getattr(params, side)) for side in ("top", "bottom", "left", "right"))
         for i in range(B):
             erased = out[i, ..., 0] == 0
             expected = np.zeros((H, W), bool)
@@ -111,14 +115,14 @@ def test_switch_frequency_matches_switch_probability_and_labels_stay_exact():
             images, labels, seed=seed, switch_probability=0.3, mode="sample", num_classes=B
         )
         mixed, mixed_labels = to_numpy(mixed), to_numpy(mixed_labels)
+        blends = label_blends(mixed_labels, B)
         for i in range(B):
             values = np.unique(mixed[i])
             is_cutmix = np.all(np.isin(values, np.arange(1, B + 1)))  # pasted, not blended
             if is_cutmix:
-                counts = np.array([(mixed[i, ..., 0] == j + 1).mean() for j in range(B)])
-                np.testing.assert_allclose(mixed_labels[i], counts, atol=1e-6)
+                np.testing.assert_allclose(mixed_labels[i], pixel_shares(mixed[i : i + 1], B)[0], atol=1e-6)
             else:  # blended: every pixel is the label-weighted mean of the two sources
-                np.testing.assert_allclose(mixed[i], (mixed_labels[i] * np.arange(1, B + 1)).sum(), atol=1e-4)
+                np.testing.assert_allclose(mixed[i], blends[i], atol=1e-4)
             n_cut += is_cutmix
             n_total += 1
     rate = n_cut / n_total
@@ -140,18 +144,8 @@ def test_switch_probability_applied_once():
 @pytest.mark.once
 def test_gaussian_centres_spread():
     n, height, width = 20000, 64, 96
-    params = keras_cutmix.sampling.sample_cutmix(
-        2,
-        n,
-        height,
-        width,
-        alpha=1.0,
-        probability=1.0,
-        mode="sample",
-        correct_lambda=True,
-        box_center="gaussian",
-        box_size=(1, 1),
-    )
+    one_pixel = lambda **options: draw(CutMixOptions, 2, n, height, width, mode="sample", box_size=(1, 1), **options)
+    params = one_pixel(box_center="gaussian")
     cy, cx = to_numpy(params.top).astype(float), to_numpy(params.left).astype(float)
 
     def expected_std(std, side):  # N(side/2, (std·side)²), floored and clipped to the image
@@ -160,25 +154,11 @@ def test_gaussian_centres_spread():
 
     np.testing.assert_allclose([cy.mean(), cx.mean()], [height / 2 - 0.5, width / 2 - 0.5], atol=0.6)
     np.testing.assert_allclose([cy.std(), cx.std()], [expected_std(0.25, height), expected_std(0.25, width)], rtol=0.03)
-    uniform = keras_cutmix.sampling.sample_cutmix(
-        2, n, height, width, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True, box_size=(1, 1)
-    )
+    uniform = one_pixel()
     counts = np.bincount(to_numpy(uniform.top), minlength=height)
     assert stats.chisquare(counts).pvalue > 1e-3  # uniform: all rows equally likely
     assert stats.chisquare(np.bincount(cy.astype(int), minlength=height)).pvalue < 1e-6  # Gaussian: not
-    narrow = keras_cutmix.sampling.sample_cutmix(
-        2,
-        n,
-        height,
-        width,
-        alpha=1.0,
-        probability=1.0,
-        mode="sample",
-        correct_lambda=True,
-        box_center="gaussian",
-        center_std=0.1,
-        box_size=(1, 1),
-    )
+    narrow = one_pixel(box_center="gaussian", center_std=0.1)
     np.testing.assert_allclose(to_numpy(narrow.top).std(), expected_std(0.1, height), rtol=0.03)
 
 
@@ -190,15 +170,12 @@ def test_fixed_box_size_pastes_exactly_that_many_pixels():
         mixed, mixed_labels = keras_cutmix.cutmix(
             images, labels, seed=seed, box_size=(16, 16), num_classes=B, mode="sample"
         )
-        fractions = recovered_fractions(mixed, B)
-        np.testing.assert_allclose(to_numpy(mixed_labels), fractions, atol=1e-6)
+        fractions = assert_labels_are_pixel_shares(mixed, mixed_labels, B)
         pasted = 1 - np.diag(fractions)
         assert np.all(pasted * 1600 <= 256 + 1e-6)
         exact += int(np.isclose(pasted * 1600, 256).sum())
     assert exact > 0
-    params = keras_cutmix.sampling.sample_cutmix(
-        0, 4, 40, 40, alpha=1.0, probability=1.0, mode="sample", correct_lambda=False, box_size=(16, 16)
-    )
+    params = draw(CutMixOptions, 0, 4, 40, 40, mode="sample", correct_lambda=False, box_size=(16, 16))
     np.testing.assert_allclose(to_numpy(params.partner_weight), 256 / 1600, atol=1e-6)
 
 
@@ -210,16 +187,8 @@ def test_label_modes(label_mode):
         mixed, mixed_labels = keras_cutmix.cutmix(
             images, labels, seed=seed, label_mode=label_mode, num_classes=B, mode="sample"
         )
-        fractions = recovered_fractions(mixed, B)
-        mixed_labels = to_numpy(mixed_labels)
-        for i in range(B):
-            share = 1 - fractions[i, i]
-            partner = np.argmax(np.where(np.arange(B) == i, -1, fractions[i])) if share > 0 else i
-            if label_mode == "one_hot":
-                expected = np.eye(B)[partner if share > 0.5 else i]
-            else:
-                expected = np.eye(B)[i] * (0.5 if share > 0 else 1) + np.eye(B)[partner] * (0.5 if share > 0 else 0)
-            np.testing.assert_allclose(mixed_labels[i], expected, atol=1e-6)
+        expected = label_mode_targets(recovered_fractions(mixed, B), label_mode)
+        np.testing.assert_allclose(to_numpy(mixed_labels), expected, atol=1e-6)
 
 
 # --- Layers, config, probability variable -------------------------------------------

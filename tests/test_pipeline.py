@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from helpers import recovered_fractions, source_images, to_numpy
+from helpers import assert_labels_are_pixel_shares, draw, pasted_box, recovered_fractions, source_images, to_numpy
 
 import keras_cutmix
+from keras_cutmix.methods import CutMixOptions
 
 SIZES = [(32, 32), (17, 45), (45, 17), (7, 3), (1, 9)]
 
@@ -21,11 +22,9 @@ def test_label_weights_equal_pasted_pixel_fractions(mode, data_format, height, w
         mixed, mixed_labels = keras_cutmix.cutmix(
             images, labels, seed=seed, num_classes=batch, mode=mode, data_format=data_format
         )
-        fractions = recovered_fractions(mixed, batch, data_format)
-        mixed_labels = to_numpy(mixed_labels)
         # Exact: an integer pixel count over H·W, up to float32 rounding.
-        np.testing.assert_allclose(mixed_labels, fractions, rtol=0, atol=1e-6)
-        np.testing.assert_allclose(mixed_labels.sum(axis=1), 1.0, atol=1e-6)
+        fractions = assert_labels_are_pixel_shares(mixed, mixed_labels, batch, data_format)
+        np.testing.assert_allclose(to_numpy(mixed_labels).sum(axis=1), 1.0, atol=1e-6)
         seen_mixed += int((fractions.max(axis=1) < 1).sum())
     assert seen_mixed > 0, "nothing was ever mixed: the test would prove nothing"
 
@@ -37,11 +36,7 @@ def test_batch_mode_shares_one_box_sample_mode_does_not():
 
     def boxes(mode, seed):
         mixed = to_numpy(keras_cutmix.cutmix(images, labels, seed=seed, mode=mode, num_classes=batch)[0])
-        return {
-            tuple(np.argwhere(mixed[i, ..., 0] != i + 1).min(0)) + tuple(np.argwhere(mixed[i, ..., 0] != i + 1).max(0))
-            for i in range(batch)
-            if (mixed[i, ..., 0] != i + 1).any()
-        }
+        return {pasted_box(mixed[i], i + 1) for i in range(batch)} - {None}
 
     for seed in range(5):
         assert len(boxes("batch", seed)) <= 1
@@ -54,16 +49,7 @@ def test_correct_lambda_false_uses_the_sampled_lambda():
     labels = np.arange(batch)
     for mode in ("batch", "sample"):
         seed = np.array([5, 11], dtype="int32")
-        params = keras_cutmix.sampling.sample_cutmix(
-            seed,
-            batch,
-            height,
-            width,
-            alpha=1.0,
-            probability=1.0,
-            mode=mode,
-            correct_lambda=False,
-        )
+        params = draw(CutMixOptions, seed, batch, height, width, mode=mode, correct_lambda=False)
         lam = np.broadcast_to(to_numpy(params.lam), (batch,))
         partner = to_numpy(params.partner)
         _, mixed_labels = keras_cutmix.cutmix(
@@ -80,9 +66,7 @@ def test_correct_lambda_false_uses_the_sampled_lambda():
 def test_partner_is_never_self_and_each_sample_is_pasted_once():
     for batch in (2, 3, 7, 64):
         for seed in range(5):
-            params = keras_cutmix.sampling.sample_cutmix(
-                np.array([seed, 0], "int32"), batch, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True
-            )
+            params = draw(CutMixOptions, np.array([seed, 0], "int32"), batch, 8, 8)
             partner = to_numpy(params.partner)
             assert sorted(partner.tolist()) == list(range(batch))
             assert np.all(partner != np.arange(batch))
@@ -100,16 +84,7 @@ def test_probability_leaves_unmixed_samples_bit_identical(mode):
         untouched = np.all(mixed == images, axis=(1, 2, 3))
         # A sample whose box is empty keeps its image *and* its label exactly.
         np.testing.assert_array_equal(mixed_labels[untouched], labels[untouched])
-        params = keras_cutmix.sampling.sample_cutmix(
-            seed,
-            batch,
-            height,
-            width,
-            alpha=1.0,
-            probability=0.3,
-            mode=mode,
-            correct_lambda=True,
-        )
+        params = draw(CutMixOptions, seed, batch, height, width, probability=0.3, mode=mode)
         applied.append(np.broadcast_to(to_numpy(params.applied), (batch,)))
         np.testing.assert_array_equal(mixed[~applied[-1]], images[~applied[-1]])
     rate = np.mean(applied)
@@ -122,7 +97,5 @@ def test_probability_zero_and_one():
     for seed in range(3):
         out = to_numpy(keras_cutmix.cutmix(images, seed=seed, probability=0.0))
         np.testing.assert_array_equal(out, images)
-    params = keras_cutmix.sampling.sample_cutmix(
-        np.array([1, 2], "int32"), 50, 10, 10, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True
-    )
+    params = draw(CutMixOptions, np.array([1, 2], "int32"), 50, 10, 10, mode="sample")
     assert to_numpy(params.applied).all()

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import recovered_fractions, source_images, to_numpy
+from helpers import function_of, layer_of, recovered_fractions, source_images, to_numpy
 
 import keras_cutmix
 
@@ -245,12 +245,14 @@ def test_empty_batch_returns_empty_outputs(form, dtype):
     assert tuple(weights.shape) == (0,)
 
 
-@pytest.mark.parametrize(
-    "layer_class", [keras_cutmix.CutMix, keras_cutmix.MixUp, keras_cutmix.Cutout, keras_cutmix.CutMixOrMixUp]
-)
-@pytest.mark.parametrize("form", ["layer", "tf.data unknown batch"])
-def test_empty_batch_every_layer(layer_class, form):
-    mixed, labels = run(form, (np.zeros((0, H, W, 3), "uint8"), np.zeros((0, K), "float32")), layer_class=layer_class)
+@pytest.mark.parametrize("method", keras_cutmix.methods.ALL, ids=lambda method: method.name())
+@pytest.mark.parametrize("form", ["layer", "function", "tf.data unknown batch"])
+def test_empty_batch_every_method(method, form):
+    args = (np.zeros((0, H, W, 3), "uint8"), np.zeros((0, K), "float32"))
+    if form == "function":
+        mixed, labels = function_of(method)(*args, seed=0)
+    else:
+        mixed, labels = run(form, args, layer_class=layer_of(method))
     assert tuple(mixed.shape) == (0, H, W, 3) and tuple(labels.shape) == (0, K)
     assert keras.backend.standardize_dtype(mixed.dtype) == "uint8"
 

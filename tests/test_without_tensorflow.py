@@ -14,7 +14,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from helpers import to_numpy
+from helpers import function_of, layer_of, source_images, to_numpy
 
 import keras_cutmix
 from keras_cutmix import _backend
@@ -25,22 +25,17 @@ B, H, K = 4, 8, 4
 
 pytestmark = pytest.mark.skipif(BACKEND == "tensorflow", reason="JAX and torch users without TensorFlow")
 
-LAYERS = ["CutMix", "MixUp", "Cutout", "CutMixOrMixUp", "ResizeMix", "FMix"]
-FUNCTIONS = ["cutmix", "mixup", "cutout", "cutmix_or_mixup", "resizemix", "fmix"]
-
 
 def _batch():
-    images = np.broadcast_to(np.arange(1, B + 1, dtype="uint8")[:, None, None, None], (B, H, H, 3)).copy()
-    return images, np.arange(B, dtype="int32")
+    return source_images(B, H, H, dtype="uint8"), np.arange(B, dtype="int32")
 
 
-@pytest.mark.parametrize("name", LAYERS)
-def test_every_layer_and_function(name):
+@pytest.mark.parametrize("method", keras_cutmix.methods.ALL, ids=lambda method: method.name())
+def test_every_layer_and_function(method):
     images, labels = _batch()
-    function = FUNCTIONS[LAYERS.index(name)]
     for mixed, mixed_labels in (
-        getattr(keras_cutmix, name)(num_classes=K, seed=0)(images, labels),
-        getattr(keras_cutmix, function)(images, labels, seed=(0, 0), num_classes=K),
+        layer_of(method)(num_classes=K, seed=0)(images, labels),
+        function_of(method)(images, labels, seed=(0, 0), num_classes=K),
     ):
         assert keras.backend.standardize_dtype(mixed.dtype) == "uint8" and tuple(mixed.shape) == images.shape
         np.testing.assert_allclose(to_numpy(mixed_labels).sum(axis=1), 1.0, atol=1e-6)

@@ -17,34 +17,16 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples"))
-from helpers import run_script  # noqa: E402
+from helpers import fit_compare_flags, run_script  # noqa: E402
 from paper import report, statistics  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TENSORFLOW_ONLY = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="the demo runs on the TensorFlow backend"
 )
-TINY = [
-    "--model",
-    "cnn",
-    "--width",
-    "4",
-    "--epochs",
-    "1",
-    "--batch-size",
-    "16",
-    "--train-size",
-    "0",
-    "--val-size",
-    "16",
-    "--fgsm-size",
-    "16",
-    "--cam-size",
-    "8",
-    "--no-jit",
-    "--verbose",
-    "0",
-]
+TINY = fit_compare_flags(no_jit=True)
+# The versions a record was made with (a clean checkout).
+VERSIONS = {"keras": "3", "tensorflow": "2", "numpy": "1", "keras_cutmix_commit": "a" * 40, "keras_cutmix_dirty": False}
 SEED_KEYS = {"seed", "top1_error", "test_loss", "ece", "fgsm_accuracy", "cam_localization", "train_seconds"}
 
 
@@ -333,13 +315,7 @@ def test_seeds_flag():
 def test_reuse_needs_the_same_code_and_training_options():
     pytest.importorskip("tensorflow")
     fit_compare = _import_fit_compare()
-    versions = {
-        "keras": "3",
-        "tensorflow": "2",
-        "numpy": "1",
-        "keras_cutmix_commit": "a" * 40,
-        "keras_cutmix_dirty": False,
-    }
+    versions = VERSIONS
     args = fit_compare.parse_args(
         ["--train-size", "5000", "--epochs", "40", "--methods", "cutmix,cutmix_onehot", "--seeds", "0,1"]
     )
@@ -370,13 +346,7 @@ def test_reuse_needs_the_same_code_and_training_options():
 def test_reusable_runs_takes_only_this_commands_methods_and_seeds(tmp_path):
     pytest.importorskip("tensorflow")
     fit_compare = _import_fit_compare()
-    versions = {
-        "keras": "3",
-        "tensorflow": "2",
-        "numpy": "1",
-        "keras_cutmix_commit": "a" * 40,
-        "keras_cutmix_dirty": False,
-    }
+    versions = VERSIONS
     path = tmp_path / "old.json"
     path.write_text(
         json.dumps(

@@ -200,23 +200,22 @@ def scenario_jax():
     jit_mixed, jit_soft = jitted(images, labels, jax.numpy.array([1, 2], "int32"))
     plain_jit_mixed, plain_jit_soft = keras_cutmix.cutmix(x[:B], y[:B], seed=(1, 2), num_classes=N)
     as_list = lambda a: np.asarray(a).tolist()
-    return {
-        "devices": [str(d) for d in devices],
-        "input_sharding": str(images.sharding),
-        "layer": {
+
+    def outputs(mixed, soft, plain_mixed, plain_soft):
+        """The sharded call's outputs and its sharding, and the unsharded call's outputs."""
+        return {
             "sharding": str(mixed.sharding),
             "images": as_list(mixed[..., 0]),
             "labels": as_list(soft),
             "plain_images": as_list(plain_mixed[..., 0]),
             "plain_labels": as_list(plain_soft),
-        },
-        "jit": {
-            "sharding": str(jit_mixed.sharding),
-            "images": as_list(jit_mixed[..., 0]),
-            "labels": as_list(jit_soft),
-            "plain_images": as_list(plain_jit_mixed[..., 0]),
-            "plain_labels": as_list(plain_jit_soft),
-        },
+        }
+
+    return {
+        "devices": [str(d) for d in devices],
+        "input_sharding": str(images.sharding),
+        "layer": outputs(mixed, soft, plain_mixed, plain_soft),
+        "jit": outputs(jit_mixed, jit_soft, plain_jit_mixed, plain_jit_soft),
         "fits": [fit(True), fit(True), fit(False)],
     }
 
@@ -449,6 +448,8 @@ fit_compare.main(sys.argv[2:])
 def test_fit_compare_mirrored_smoke(tmp_path):
     """CutMixModel built and compiled under MirroredStrategy on two CPU devices, a toy budget."""
     pytest.importorskip("matplotlib")
+    from helpers import fit_compare_flags
+
     sys.path.insert(0, str(ROOT / "examples"))
     from paper import datasets
 
@@ -477,24 +478,7 @@ def test_fit_compare_mirrored_smoke(tmp_path):
             "--methods",
             "cutmix",
             "--in-model",
-            "--model",
-            "cnn",
-            "--width",
-            "4",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "16",
-            "--train-size",
-            "0",
-            "--val-size",
-            "16",
-            "--fgsm-size",
-            "8",
-            "--cam-size",
-            "4",
-            "--verbose",
-            "0",
+            *fit_compare_flags(fgsm_size=8, cam_size=4),
             "--output",
             str(out),
         ],

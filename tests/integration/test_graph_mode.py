@@ -8,23 +8,32 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import recovered_fractions, source_images, to_numpy
+from helpers import assert_labels_are_pixel_shares, source_images, to_numpy
 
 import keras_cutmix
 
 B, H, W = 8, 24, 40
+# Under JAX and torch the same TensorFlow graphs run (the package enters TensorFlow ops inside
+# them), and each case compiles its own XLA function (5–12 s on 2 cores): those legs run one
+# representative case of each matrix below, the tensorflow leg every case.
+TENSORFLOW_LEG = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="the same TensorFlow graph as under the TensorFlow backend: every case in the tensorflow leg, one here",
+)
 
 
-def _check_exact(images, labels, batch):
-    fractions = recovered_fractions(images, batch)
-    labels = to_numpy(labels)
-    np.testing.assert_allclose(labels[:, :batch], fractions, atol=1e-6)
-    np.testing.assert_array_equal(labels[:, batch:], 0)
+def everywhere_or_tensorflow_leg(cases, everywhere):
+    """pytest params of `cases`; those not in `everywhere` run in the tensorflow leg only."""
+    return [pytest.param(*case, marks=() if case in everywhere else TENSORFLOW_LEG) for case in cases]
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
-@pytest.mark.parametrize("alpha", [1.0, 0.4])
-@pytest.mark.parametrize("mode", ["batch", "sample"])
+@pytest.mark.parametrize(
+    "jit_compile, alpha, mode",
+    everywhere_or_tensorflow_leg(
+        [(jit, alpha, mode) for jit in (False, True) for alpha in (1.0, 0.4) for mode in ("batch", "sample")],
+        everywhere=[(False, 1.0, "batch"), (True, 0.4, "sample")],
+    ),
+)
 def test_functional_under_tf_function(jit_compile, alpha, mode):
     fn = tf.function(
         lambda x, y, s: keras_cutmix.cutmix(x, y, seed=s, alpha=alpha, mode=mode, num_classes=B),
@@ -33,20 +42,20 @@ def test_functional_under_tf_function(jit_compile, alpha, mode):
     images = tf.constant(source_images(B, H, W, dtype="uint8"))
     out1 = fn(images, tf.range(B), tf.constant([3, 4]))
     out2 = fn(images, tf.range(B), tf.constant([3, 4]))
-    _check_exact(*out1, B)
+    assert_labels_are_pixel_shares(*out1, B)
     assert out1[0].dtype == tf.uint8
     np.testing.assert_array_equal(out1[0].numpy(), out2[0].numpy())
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("jit_compile", everywhere_or_tensorflow_leg([(False,), (True,)], everywhere=[(False,)]))
 def test_layer_under_tf_function_and_xla(jit_compile):
     layer = keras_cutmix.CutMix(num_classes=B, seed=1, alpha=0.5, mode="sample")
     fn = tf.function(lambda x, y: layer(x, y), jit_compile=jit_compile)
     images = tf.constant(source_images(B, H, W))
     first = fn(images, tf.range(B))
     second = fn(images, tf.range(B))
-    _check_exact(*first, B)
-    _check_exact(*second, B)
+    assert_labels_are_pixel_shares(*first, B)
+    assert_labels_are_pixel_shares(*second, B)
     assert not np.array_equal(first[0].numpy(), second[0].numpy()), "the seed stream did not advance"
 
 
@@ -63,7 +72,7 @@ def test_unknown_batch_height_and_width():
             assert mixed.shape == (batch, height, width, 3)
             assert mixed_labels.shape == (batch, 5)
             if batch <= 5:
-                _check_exact(mixed, mixed_labels, batch)
+                assert_labels_are_pixel_shares(mixed, mixed_labels, batch)
 
 
 def test_batch_size_one_is_left_intact():
@@ -85,11 +94,8 @@ def test_dataset_map_after_batch_with_partial_last_batch():
     for images, labels in _dataset().map(layer, num_parallel_calls=tf.data.AUTOTUNE):
         sizes.append(images.shape[0])
         assert images.dtype == tf.uint8 and labels.shape == (images.shape[0], 20)
-        # Recover sources by value (values are global indices + 1).
-        ids = np.unique(images.numpy()[..., 0])
-        for i in range(images.shape[0]):
-            counts = np.array([(images.numpy()[i, ..., 0] == v).mean() for v in ids])
-            np.testing.assert_allclose(labels.numpy()[i, ids - 1], counts, atol=1e-6)
+        # Sources by value: image k of the dataset is the constant k + 1, of class k.
+        assert_labels_are_pixel_shares(images, labels, 20, rectangle=False)
     assert sizes == [6, 6, 6, 2]
 
 

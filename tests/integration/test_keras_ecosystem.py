@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import source_images, to_numpy
+from helpers import pixel_shares, source_images, to_numpy
 from keras.src import testing
 
 import keras_cutmix
@@ -36,8 +36,7 @@ def _labels_match_pixels(images, labels):
     """Rows sum to 1 and each weight is the share of pixels from that source (constant images)."""
     labels = to_numpy(labels).astype("float64")
     np.testing.assert_allclose(labels.sum(axis=1), 1.0, rtol=1e-6)
-    source = to_numpy(images)[..., 0].round().astype(int) - 1  # image i is the constant i + 1
-    shares = np.stack([np.bincount(source[i].ravel(), minlength=B) / source[i].size for i in range(B)])
+    shares = pixel_shares(images, B)
     classes = np.stack([np.bincount(np.arange(B) % K, weights=row, minlength=K) for row in shares])
     np.testing.assert_allclose(labels, classes, atol=1e-6)
 

@@ -2,12 +2,12 @@
 
 `collect(backend)` computes, on each path the backend has (TensorFlow: eager,
 tf.function, XLA, tf.data; JAX: eager, jax.jit, tf.data; torch: eager,
-tf.data), the uniforms, the outputs of the four methods and of the CutMix
+tf.data), the uniforms, the outputs of every method of `keras_cutmix.methods.ALL` and of the CutMix
 layer's seed stream for α = 1, and the draws (λ, boxes, partners, coins,
-switch decisions) for α ≠ 1. Within a backend the tests compare its paths in
-this process; across backends the tensorflow leg runs this file as a script
-once per backend (KERAS_BACKEND set before Keras is imported) and compares
-their JSON.
+switch decisions) for α ≠ 1. The file runs in the tensorflow leg only: the
+tests compare TensorFlow's paths in this process, then run this file as a
+script once per other backend (KERAS_BACKEND set before Keras is imported)
+and compare every path of every backend with TensorFlow's eager draws.
 
 What holds (docs/reproducibility.md):
 - uniforms, partners, coins, switch decisions and box centres: bit-identical
@@ -31,19 +31,38 @@ import sys
 import numpy as np
 import pytest
 
+# Once, in the tensorflow leg: its cross-backend tests collect JAX's and torch's draws on every
+# path in processes of their own and compare each with TensorFlow's, which contains the
+# within-backend comparisons the jax and torch legs would repeat (the collection is the
+# slowest fixture of the suite: every method compiled on every path).
+pytestmark = pytest.mark.once
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests"
 
 B, H, W = 8, 12, 12  # the outputs: images i + 1, class ids i, B classes
 SEEDS = [(5, 16), (-123456789, 2**31 - 1)]  # words past int32 in both directions, taken modulo 2**32
 PROBABILITY = 0.7
-METHODS = {
-    "cutmix batch": ("cutmix", dict(mode="batch", probability=PROBABILITY)),
-    "cutmix sample": ("cutmix", dict(mode="sample", probability=PROBABILITY)),
-    "mixup": ("mixup", dict(mode="sample", probability=PROBABILITY)),
-    "cutout": ("cutout", dict(mode="sample", probability=PROBABILITY)),
-    "cutmix_or_mixup": ("cutmix_or_mixup", dict(mode="sample", probability=PROBABILITY, mixup_alpha=1.0)),
-}
+
+
+def _methods() -> dict:
+    """name → (options class, options): every method of the registry, per sample, and CutMix per batch too."""
+    from keras_cutmix.methods import ALL, CutMixOptions, CutMixOrMixUpOptions
+
+    table = {}
+    for method in ALL:
+        name = method.name().replace("Or", "_or_").lower()  # the functional form's name
+        options = dict(mode="sample", probability=PROBABILITY)
+        if method is CutMixOrMixUpOptions:
+            options["mixup_alpha"] = 1.0  # α = 1 in both branches: λ = u
+        if method is CutMixOptions:
+            table[f"{name} batch"] = (method, dict(options, mode="batch"))
+            name = f"{name} sample"
+        table[name] = (method, options)
+    return table
+
+
+METHODS = _methods()
 LAYER_CALLS = 3
 # α ≠ 1: per-sample draws of λ and boxes, on images of these sides.
 OTHER_ALPHAS = (0.4, 2.0)
@@ -142,38 +161,31 @@ def _paths(backend: str) -> dict:
     return paths
 
 
-def _method(name: str, alpha: float):
-    import keras_cutmix
+def _with_alpha(name: str, alpha: float) -> tuple:
+    """(options class, options) of METHODS[name] with its λ's α set (Cutout and ResizeMix have none)."""
+    method, options = METHODS[name]
+    names = method.option_names()
+    alpha_name = "cutmix_alpha" if "cutmix_alpha" in names else "alpha" if "alpha" in names else None
+    return method, dict(options, **({alpha_name: alpha} if alpha_name else {}))
 
-    function, options = METHODS[name]
-    options = dict(options)
-    if function == "cutmix_or_mixup":
-        options["cutmix_alpha"] = alpha
-    elif function != "cutout":  # Cutout has no λ
-        options["alpha"] = alpha
+
+def _method(name: str, alpha: float):
+    from helpers import function_of
+
+    method, options = _with_alpha(name, alpha)
+    function = function_of(method)
 
     def run(images, labels, seed):
-        return getattr(keras_cutmix, function)(images, labels, seed=seed, num_classes=B, **options)
+        return function(images, labels, seed=seed, num_classes=B, **options)
 
     return run
 
 
 def _options(name: str, alpha: float, other_alpha: float | None = None):
-    from keras_cutmix import methods as core
-
-    classes = {
-        "cutmix": core.CutMixOptions,
-        "mixup": core.MixUpOptions,
-        "cutout": core.CutoutOptions,
-        "cutmix_or_mixup": core.CutMixOrMixUpOptions,
-    }
-    function, options = METHODS[name]
-    options = dict(options, num_classes=B)
-    if function == "cutmix_or_mixup":
-        options.update(cutmix_alpha=alpha, mixup_alpha=other_alpha or options["mixup_alpha"])
-    elif function != "cutout":
-        options["alpha"] = alpha
-    return classes[function](**options)
+    method, options = _with_alpha(name, alpha)
+    if other_alpha is not None:
+        options["mixup_alpha"] = other_alpha
+    return method(**options, num_classes=B)
 
 
 def _sampler(options, batch: int, side: int):
@@ -271,7 +283,8 @@ def collect(backend: str, paths: tuple | None = None) -> dict:
 
 FIELDS = ("partner", "lam", "applied", "top", "bottom", "left", "right", "partner_weight", "blend")
 EXACT_FIELDS = ("partner", "applied")  # pure functions of the uniforms, whatever α
-BLENDED = ("alpha=1 mixup", "alpha=1 cutmix_or_mixup")
+# Blended pixels: MixUp's, and ResizeMix's bilinear resize of the partner.
+BLENDED = ("alpha=1 mixup", "alpha=1 cutmix_or_mixup", "alpha=1 resizemix")
 BOX = slice(3, 7)
 
 
@@ -345,7 +358,7 @@ def test_other_alphas_differ_between_paths_only_by_float_rounding(here):
 
 def test_the_compared_draws_are_real_mixes(here):
     """Exact labels, some samples mixed and some not (probability 0.7), MixUp and CutMix both chosen."""
-    from helpers import recovered_fractions
+    from helpers import assert_labels_are_pixel_shares, recovered_fractions
 
     as_float = lambda d: decode(d).astype(np.uint32).view(np.float32)
     draws = here["paths"]["eager"]
@@ -360,6 +373,10 @@ def test_the_compared_draws_are_real_mixes(here):
         for name in ("mixup", "cutmix_or_mixup"):
             labels = as_float(draws["exact"][f"alpha=1 {name} {seed}"][1])
             np.testing.assert_allclose(labels.sum(axis=1), 1.0, atol=1e-6)
+        for name in ("resizemix", "fmix"):  # whole partner pixels (a constant image resized is that constant)
+            images, labels = (as_float(d) for d in draws["exact"][f"alpha=1 {name} {seed}"])
+            shares = assert_labels_are_pixel_shares(images, labels, B, rectangle=name == "resizemix")
+            mixed += int((shares.max(axis=1) < 1).sum())
     assert mixed > 0 and untouched > 0
     switch = decode(draws["alpha!=1"][f"cutmix_or_mixup {OTHER_ALPHAS[0]} {RATE_SEEDS[0]}"][FIELDS.index("blend")]) > 0
     assert 0.3 < switch.mean() < 0.7, "switch_probability 0.5: both branches drawn"

@@ -31,11 +31,25 @@ every size. The example counts come from the "ci"/"dev" profiles in conftest.py.
 
 import keras
 import numpy as np
-from helpers import backend_dtype, recovered_fractions, source_images, to_channels_last, to_numpy
+from helpers import (
+    assert_labels_are_pixel_shares,
+    backend_dtype,
+    draw,
+    function_of,
+    label_blends,
+    label_mode_targets,
+    layer_of,
+    recovered_fractions,
+    source_images,
+    to_channels_last,
+    to_numpy,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import keras_cutmix
+from keras_cutmix import methods
+from keras_cutmix.methods import ALL
 
 BACKEND = keras.backend.backend()
 
@@ -56,6 +70,7 @@ else:
     EXAMPLES_SCALE = 1.0
 
 MODES = st.sampled_from(["batch", "sample"])
+SIDES = ("top", "bottom", "left", "right")  # the box of a draw
 DATA_FORMATS = st.sampled_from(["channels_last", "channels_first"])
 SEEDS = st.integers(0, 2**31 - 1)
 # α = 1 is its own (exact uniform) branch; tiny α down to subnormals, big α up to 10.
@@ -137,6 +152,13 @@ def check_images_kept(mixed, case):
     assert tuple(mixed.shape) == expected
 
 
+def mix(method, case, labels, seed, **options):
+    """`method`'s function on the case's images (in its data format), their shape and dtype checked: its output."""
+    out = function_of(method)(make_images(case), labels, seed=seed, data_format=case["data_format"], **options)
+    check_images_kept(out[0] if labels is not None else out, case)
+    return out
+
+
 def label_tolerance(dtype):
     # A few roundings (smoothing, cast of the weight, the two products and the
     # sum), never finer than float32: the weights are computed in float32.
@@ -192,36 +214,16 @@ def cutmix_variants(draw):
 )
 def test_cutmix_labels_are_the_pasted_pixel_shares(case, form, mode, alpha, probability, smoothing, variant, seed):
     b, fmt = case["batch"], case["data_format"]
-    images = make_images(case)
     labels, kwargs, label_dtype = make_labels(form, b)
-    mixed, mixed_labels = keras_cutmix.cutmix(
-        images,
-        labels,
-        seed=seed,
-        alpha=alpha,
-        probability=probability,
-        mode=mode,
-        label_smoothing=smoothing,
-        data_format=fmt,
-        **variant,
-        **kwargs,
-    )
-    check_images_kept(mixed, case)
+    options = dict(alpha=alpha, probability=probability, mode=mode, label_smoothing=smoothing, **variant, **kwargs)
+    mixed, mixed_labels = mix(methods.CutMixOptions, case, labels, seed, **options)
     assert dtype_of(mixed_labels) == label_dtype and tuple(mixed_labels.shape) == (b, b)
     # One rectangle from one partner, the same in every channel (checked by the helper).
     fractions = recovered_fractions(as_f64(mixed), b, fmt)
     share = 1.0 - np.diag(fractions)
-    off_diagonal = np.where(np.eye(b, dtype=bool), -1.0, fractions)
-    partner = np.where(share > 0, off_diagonal.argmax(axis=1), np.arange(b))
+    partner = np.where(np.eye(b, dtype=bool), -1.0, fractions).argmax(axis=1)
     check_partners({i: int(partner[i]) for i in range(b) if share[i] > 0}, b)
-    own, other = np.eye(b), np.eye(b)[partner]
-    if variant["label_mode"] == "area":
-        target = fractions
-    elif variant["label_mode"] == "one_hot":  # the label of the larger part
-        target = np.where((share > 0.5)[:, None], other, own)
-    else:  # "complete": 0.5 / 0.5 whenever pixels were pasted
-        target = np.where((share > 0)[:, None], 0.5 * own + 0.5 * other, own)
-    expected = (1.0 - smoothing) * target + smoothing / b
+    expected = (1.0 - smoothing) * label_mode_targets(fractions, variant["label_mode"]) + smoothing / b
     y = check_label_rows(mixed_labels, label_dtype)
     np.testing.assert_allclose(y, expected, rtol=0, atol=label_tolerance(label_dtype))
     if mode == "batch" and b > 1:  # one box for the whole batch
@@ -240,11 +242,10 @@ def pixel_tolerance(dtype, batch):
 
 def check_blended(mixed_i, label_row, dtype, batch):
     """Every pixel of a blended sample is Σ_j y_j · (j + 1), between its two sources."""
-    values = np.arange(1, batch + 1)
-    expected = float(label_row @ values)
+    expected = float(label_blends(label_row[None], batch)[0])
     tol = pixel_tolerance(dtype, batch)
     np.testing.assert_allclose(mixed_i, expected, rtol=0, atol=tol)
-    sources = values[label_row > 0]
+    sources = np.arange(1, batch + 1)[label_row > 0]
     assert sources.min() - tol <= mixed_i.min() and mixed_i.max() <= sources.max() + tol
     if dtype == "uint8":
         assert np.all(mixed_i == np.round(mixed_i))
@@ -255,17 +256,8 @@ def check_blended(mixed_i, label_row, dtype, batch):
 def test_mixup_pixels_are_the_label_weighted_blend(case, dense, mode, alpha, probability, seed):
     b, fmt = case["batch"], case["data_format"]
     labels = np.eye(b, dtype="float32") if dense else np.arange(b)
-    mixed, mixed_labels = keras_cutmix.mixup(
-        make_images(case),
-        labels,
-        seed=seed,
-        alpha=alpha,
-        probability=probability,
-        mode=mode,
-        num_classes=b,
-        data_format=fmt,
-    )
-    check_images_kept(mixed, case)
+    options = dict(alpha=alpha, probability=probability, mode=mode, num_classes=b)
+    mixed, mixed_labels = mix(methods.MixUpOptions, case, labels, seed, **options)
     y = check_label_rows(mixed_labels, "float32")
     assert dtype_of(mixed_labels) == "float32"
     pixels = to_channels_last(as_f64(mixed), fmt)
@@ -282,50 +274,47 @@ def test_mixup_pixels_are_the_label_weighted_blend(case, dense, mode, alpha, pro
 
 
 @examples(1.0)
-@given(
-    case=image_cases(),
-    mode=MODES,
-    cutmix_alpha=ALPHAS,
-    mixup_alpha=ALPHAS,
-    probability=PROBABILITIES,
-    switch_probability=PROBABILITIES,
-    seed=SEEDS,
-)
-def test_cutmix_or_mixup_pastes_or_blends_each_sample_exactly(
-    case, mode, cutmix_alpha, mixup_alpha, probability, switch_probability, seed
-):
+@given(case=image_cases(), mode=MODES, probability=PROBABILITIES, data=st.data(), seed=SEEDS)
+def test_cutmix_or_mixup_pastes_or_blends_each_sample_exactly(case, mode, probability, data, seed):
+    """Both α and `switch_probability` drawn too."""
     b, h, w, fmt = case["batch"], case["height"], case["width"], case["data_format"]
-    options = dict(
-        cutmix_alpha=cutmix_alpha,
-        mixup_alpha=mixup_alpha,
-        switch_probability=switch_probability,
-        probability=probability,
-        mode=mode,
-    )
-    mixed, mixed_labels = keras_cutmix.cutmix_or_mixup(
-        make_images(case), np.arange(b), seed=seed, num_classes=b, data_format=fmt, **options
-    )
-    check_images_kept(mixed, case)
+    method = methods.CutMixOrMixUpOptions
+    options = dict(probability=probability, mode=mode, **method_options(method, data.draw))
+    mixed, mixed_labels = mix(method, case, np.arange(b), seed, num_classes=b, **options)
     y = check_label_rows(mixed_labels, "float32")
     # Which samples were blended: from the same draw (the options' sampler, same seed).
-    params = keras_cutmix.methods.CutMixOrMixUpOptions(**options).sample(seed, b, h, w, probability)
+    params = draw(method, seed, b, h, w, **options)
     blended = broadcast(params.blend, b) > 0
     pixels = to_channels_last(as_f64(mixed), fmt)
-    for i in range(b):
-        if blended[i]:
-            check_blended(pixels[i], y[i], case["dtype"], b)
-            continue
-        # Pasted (or untouched): integer pixels, channels alike, one rectangle from one partner.
-        assert np.all(pixels[i] == pixels[i][..., :1])
-        source = pixels[i][..., 0].astype(int) - 1
-        assert np.all(pixels[i][..., 0] == source + 1) and source.min() >= 0 and source.max() < b
-        fractions = np.bincount(source.ravel(), minlength=b) / (h * w)
-        np.testing.assert_allclose(y[i], fractions, rtol=0, atol=label_tolerance("float32"))
-        foreign = source != i
-        if foreign.any():
-            assert len(np.unique(source[foreign])) == 1
-            rows, cols = np.flatnonzero(foreign.any(axis=1)), np.flatnonzero(foreign.any(axis=0))
-            assert foreign[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].all()
+    for i in np.flatnonzero(blended):
+        check_blended(pixels[i], y[i], case["dtype"], b)
+    # Pasted (or untouched): integer pixels, channels alike, one rectangle from one partner.
+    assert np.all(pixels[~blended] == np.round(pixels[~blended]))
+    assert_labels_are_pixel_shares(pixels, y, b, atol=label_tolerance("float32"), samples=~blended)
+
+
+# --- ResizeMix and FMix: labels are the pasted pixels ------------------------------------
+
+
+@examples(1.0)
+@given(
+    case=image_cases(),
+    method=st.sampled_from([methods.ResizeMixOptions, methods.FMixOptions]),
+    mode=MODES,
+    probability=PROBABILITIES,
+    data=st.data(),
+    seed=SEEDS,
+)
+def test_resizemix_and_fmix_labels_are_the_pasted_pixel_shares(case, method, mode, probability, data, seed):
+    b, fmt = case["batch"], case["data_format"]
+    options = dict(mode=mode, probability=probability, num_classes=b, **method_options(method, data.draw))
+    mixed, mixed_labels = mix(method, case, np.arange(b), seed, **options)
+    check_label_rows(mixed_labels, "float32")
+    # ResizeMix pastes one rectangle (a constant image resized is that constant); FMix's mask has any shape.
+    rectangle = method is methods.ResizeMixOptions
+    tolerance = label_tolerance("float32")
+    shares = assert_labels_are_pixel_shares(as_f64(mixed), mixed_labels, b, fmt, rectangle=rectangle, atol=tolerance)
+    assert np.all((shares > 0).sum(axis=1) <= 2)  # one partner
 
 
 # --- 7: Cutout ---------------------------------------------------------------------
@@ -357,30 +346,20 @@ def fill_values(dtype):
 def test_cutout_fills_exactly_its_box_and_keeps_labels(case, form, size, mode, probability, smoothing, data, seed):
     b, h, w, fmt = case["batch"], case["height"], case["width"], case["data_format"]
     fill = data.draw(fill_values(case["dtype"]), label="fill_value")
-    images = make_images(case)
     labels, kwargs, label_dtype = make_labels(form, b)
-    options = dict(
-        size=size,
-        fill_value=fill,
-        mode=mode,
-        probability=probability,
-        label_smoothing=smoothing,
-        data_format=fmt,
-        **kwargs,
-    )
-    out = keras_cutmix.cutout(images, labels, seed=seed, **options)
+    options = dict(size=size, fill_value=fill, mode=mode, probability=probability, label_smoothing=smoothing, **kwargs)
+    out = mix(methods.CutoutOptions, case, labels, seed, **options)
     erased = out[0] if labels is not None else out
-    check_images_kept(erased, case)
     # The box from the same draw; its sides are the requested ones unless an edge clips them.
-    params = keras_cutmix.sampling.sample_cutout(seed, b, h, w, size=size, probability=probability, mode=mode)
-    top, bottom, left, right = (broadcast(t, b) for t in params[3:7])
+    params = draw(methods.CutoutOptions, seed, b, h, w, size=size, probability=probability, mode=mode)
+    top, bottom, left, right = (broadcast(getattr(params, side), b) for side in SIDES)
     applied = broadcast(params.applied, b)
     # Fractions of a side are rounded in float32, as the sampler does.
     want = [
         min(s, n) if isinstance(s, int) else int(np.floor(np.float32(n) * np.float32(s) + np.float32(0.5)))
         for s, n in zip(size, (h, w))
     ]
-    expected = to_channels_last(as_f64(images), fmt).copy()
+    expected = to_channels_last(as_f64(make_images(case)), fmt).copy()
     fill_cast = float(as_f64(keras.ops.cast(fill, case["dtype"])))
     for i in range(b):
         assert 0 <= top[i] <= bottom[i] <= h and 0 <= left[i] <= right[i] <= w
@@ -397,7 +376,9 @@ def test_cutout_fills_exactly_its_box_and_keeps_labels(case, form, size, mode, p
     np.testing.assert_array_equal(to_channels_last(as_f64(erased), fmt), expected)
     if labels is not None:
         # Untouched: exactly what the same call gives outside training (made dense, smoothed).
-        reference = keras_cutmix.cutout(images, labels, seed=seed, training=False, **options)[1]
+        reference = keras_cutmix.cutout(
+            make_images(case), labels, seed=seed, training=False, data_format=fmt, **options
+        )[1]
         assert dtype_of(out[1]) == label_dtype
         np.testing.assert_array_equal(as_f64(out[1]), as_f64(reference))
         check_label_rows(out[1], label_dtype)
@@ -408,32 +389,37 @@ def test_cutout_fills_exactly_its_box_and_keeps_labels(case, form, size, mode, p
 # --- 4: unmixed samples are untouched -------------------------------------------------
 
 
-METHODS = ("cutmix", "mixup", "cutmix_or_mixup", "cutout")
+def alpha_options(draw):
+    return dict(alpha=draw(ALPHAS))
+
+
+# The options each method of the registry is drawn with; test_every_method_has_its_properties
+# fails for a method missing here, so that every guarantee holds for every method.
+OPTION_STRATEGIES = {
+    methods.CutMixOptions: alpha_options,
+    methods.MixUpOptions: alpha_options,
+    methods.CutoutOptions: lambda draw: dict(size=draw(cutout_sizes())),
+    methods.CutMixOrMixUpOptions: lambda draw: dict(
+        cutmix_alpha=draw(ALPHAS), mixup_alpha=draw(ALPHAS), switch_probability=draw(PROBABILITIES)
+    ),
+    methods.ResizeMixOptions: lambda draw: dict(
+        scale=draw(st.tuples(st.floats(0.01, 1.0), st.floats(0.01, 1.0)).map(sorted).map(tuple)),
+        interpolation=draw(st.sampled_from(["bilinear", "nearest"])),
+    ),
+    methods.FMixOptions: lambda draw: dict(alpha=draw(ALPHAS), decay_power=draw(st.floats(0.5, 5.0))),
+}
+METHODS = st.sampled_from(ALL)
 
 
 def method_options(method, draw):
-    if method == "cutmix":
-        return dict(alpha=draw(ALPHAS))
-    if method == "mixup":
-        return dict(alpha=draw(ALPHAS))
-    if method == "cutmix_or_mixup":
-        return dict(cutmix_alpha=draw(ALPHAS), mixup_alpha=draw(ALPHAS), switch_probability=draw(PROBABILITIES))
-    return dict(size=draw(cutout_sizes()))
-
-
-OPTIONS_CLASSES = {
-    "cutmix": keras_cutmix.methods.CutMixOptions,
-    "mixup": keras_cutmix.methods.MixUpOptions,
-    "cutmix_or_mixup": keras_cutmix.methods.CutMixOrMixUpOptions,
-    "cutout": keras_cutmix.methods.CutoutOptions,
-}
+    return OPTION_STRATEGIES[method](draw)
 
 
 def mixed_and_unmixed(method, case, options, seed):
     """Images, mixed and labels as float64, and the labels before mixing (training=False)."""
     images = make_images(case)
     labels = np.eye(case["batch"], dtype="float32")  # class i for sample i: distinct classes
-    function = getattr(keras_cutmix, method)
+    function = function_of(method)
     mixed, mixed_labels = function(images, labels, seed=seed, **options)
     check_images_kept(mixed, case)
     dense = function(images, labels, seed=seed, training=False, **options)[1]
@@ -441,9 +427,7 @@ def mixed_and_unmixed(method, case, options, seed):
 
 
 @examples(0.5)
-@given(
-    case=image_cases(), method=st.sampled_from(METHODS), mode=MODES, smoothing=SMOOTHINGS, data=st.data(), seed=SEEDS
-)
+@given(case=image_cases(), method=METHODS, mode=MODES, smoothing=SMOOTHINGS, data=st.data(), seed=SEEDS)
 def test_probability_zero_changes_nothing(case, method, mode, smoothing, data, seed):
     options = dict(
         mode=mode,
@@ -460,7 +444,7 @@ def test_probability_zero_changes_nothing(case, method, mode, smoothing, data, s
 @examples(1.5)
 @given(
     case=image_cases(),
-    method=st.sampled_from(METHODS),
+    method=METHODS,
     mode=st.sampled_from(["sample", "sample", "batch"]),
     probability=st.floats(0.05, 0.95),
     smoothing=SMOOTHINGS,
@@ -478,11 +462,11 @@ def test_unmixed_samples_are_bit_identical(case, method, mode, probability, smoo
     )
     before, after, y, dense = mixed_and_unmixed(method, case, options, seed)
     # Which samples the coin left alone: from the same draw (the options' sampler, same seed).
-    params = OPTIONS_CLASSES[method](**options).sample(seed, b, h, w, probability)
+    params = method(**options).sample(seed, b, h, w, probability)
     applied = broadcast(params.applied, b)
     np.testing.assert_array_equal(after[~applied], before[~applied])
     np.testing.assert_array_equal(y[~applied], dense[~applied])
-    if method == "cutmix" and smoothing == 0.0:
+    if method is methods.CutMixOptions and smoothing == 0.0:
         # Labels are exact pixel shares: a label still its own one-hot means nothing was pasted.
         same_label = np.all(y == dense, axis=1)
         np.testing.assert_array_equal(after[same_label], before[same_label])
@@ -491,18 +475,10 @@ def test_unmixed_samples_are_bit_identical(case, method, mode, probability, smoo
 # --- 5: same seed, same output ----------------------------------------------------------
 
 
-LAYERS = {
-    "cutmix": keras_cutmix.CutMix,
-    "mixup": keras_cutmix.MixUp,
-    "cutmix_or_mixup": keras_cutmix.CutMixOrMixUp,
-    "cutout": keras_cutmix.Cutout,
-}
-
-
 @examples(1.0)
 @given(
     case=image_cases(),
-    method=st.sampled_from(METHODS),
+    method=METHODS,
     layer=st.booleans(),
     mode=MODES,
     probability=PROBABILITIES,
@@ -520,9 +496,9 @@ def test_same_seed_same_output(case, method, layer, mode, probability, data, see
     )
     images, labels = make_images(case), np.arange(b)
     if layer:  # two layers of the same seed draw the same stream
-        runs = [LAYERS[method](seed=seed, **options)(images, labels) for _ in range(2)]
+        runs = [layer_of(method)(seed=seed, **options)(images, labels) for _ in range(2)]
     else:
-        runs = [getattr(keras_cutmix, method)(images, labels, seed=seed, **options) for _ in range(2)]
+        runs = [function_of(method)(images, labels, seed=seed, **options) for _ in range(2)]
     (first_images, first_labels), (second_images, second_labels) = runs
     assert dtype_of(first_images) == dtype_of(second_images) == case["dtype"]
     np.testing.assert_array_equal(as_f64(first_images), as_f64(second_images))
@@ -555,18 +531,18 @@ def check_one_cycle(partner, batch):
 )
 def test_sampled_parameters_are_finite_and_in_range(size, mode, alpha, probability, box_center, correct_lambda, seed):
     batch, height, width = size
-    cut = keras_cutmix.sampling.sample_cutmix(
+    options = dict(alpha=alpha, probability=probability, mode=mode)
+    cut = draw(
+        methods.CutMixOptions,
         seed,
         batch,
         height,
         width,
-        alpha=alpha,
-        probability=probability,
-        mode=mode,
         correct_lambda=correct_lambda,
         box_center=box_center,
+        **options,
     )
-    mix = keras_cutmix.sampling.sample_mixup(seed, batch, alpha=alpha, probability=probability, mode=mode)
+    mix = draw(methods.MixUpOptions, seed, batch, height, width, **options)
     n = batch if mode == "sample" else 1
     for params in (cut, mix):
         lam, weight, blend = (to_numpy(t).astype("float64") for t in (params.lam, params.partner_weight, params.blend))
@@ -574,7 +550,7 @@ def test_sampled_parameters_are_finite_and_in_range(size, mode, alpha, probabili
             assert value.shape == (n,), (name, value.shape)
             assert np.all(np.isfinite(value)) and np.all((value >= 0) & (value <= 1)), (name, alpha, value)
         check_one_cycle(to_numpy(params.partner), batch)
-    top, bottom, left, right = (to_numpy(t) for t in cut[3:7])
+    top, bottom, left, right = (to_numpy(getattr(cut, side)) for side in SIDES)
     applied = to_numpy(cut.applied)
     assert np.all((top >= 0) & (top <= bottom) & (bottom <= height)), (top, bottom)
     assert np.all((left >= 0) & (left <= right) & (right <= width)), (left, right)
@@ -591,7 +567,7 @@ def test_sampled_parameters_are_finite_and_in_range(size, mode, alpha, probabili
 @given(
     case=image_cases(dtypes=FLOAT_IMAGE_DTYPES),
     form=label_forms(),
-    method=st.sampled_from(METHODS[:3]),
+    method=METHODS,
     mode=MODES,
     probability=PROBABILITIES,
     smoothing=SMOOTHINGS,
@@ -602,33 +578,16 @@ def test_sampled_parameters_are_finite_and_in_range(size, mode, alpha, probabili
 def test_outputs_are_finite_for_any_alpha(case, form, method, mode, probability, smoothing, correct_lambda, data, seed):
     b = case["batch"]
     labels, kwargs, label_dtype = make_labels(form, b)
-    options = dict(
-        mode=mode,
-        probability=probability,
-        label_smoothing=smoothing,
-        data_format=case["data_format"],
-        **method_options(method, data.draw),
-        **kwargs,
-    )
-    if method != "mixup":
+    options = dict(mode=mode, probability=probability, label_smoothing=smoothing, **method_options(method, data.draw))
+    if "correct_lambda" in method.option_names():
         options["correct_lambda"] = correct_lambda
-    mixed, mixed_labels = getattr(keras_cutmix, method)(make_images(case), labels, seed=seed, **options)
-    check_images_kept(mixed, case)
+    mixed, mixed_labels = mix(method, case, labels, seed, **options, **kwargs)
     assert np.all(np.isfinite(as_f64(mixed)))
     assert dtype_of(mixed_labels) == label_dtype
     check_label_rows(mixed_labels, label_dtype)
-    if method == "cutmix" and not correct_lambda and b > 1:
+    if method is methods.CutMixOptions and not correct_lambda and b > 1:
         # The partner's label weight is the sampled 1 − λ (smoothed), finite for every α.
-        params = keras_cutmix.sampling.sample_cutmix(
-            seed,
-            b,
-            case["height"],
-            case["width"],
-            alpha=options["alpha"],
-            probability=probability,
-            mode=mode,
-            correct_lambda=False,
-        )
+        params = draw(method, seed, b, case["height"], case["width"], **options)
         lam, applied = broadcast(params.lam, b), broadcast(params.applied, b)
         expected = (1 - smoothing) * np.where(applied, 1 - lam, 0.0) + smoothing / b
         y = as_f64(mixed_labels)[np.arange(b), to_numpy(params.partner)]
@@ -642,7 +601,7 @@ def test_outputs_are_finite_for_any_alpha(case, form, method, mode, probability,
 @given(
     case=image_cases(),
     form=label_forms(kinds=("sparse", "dense", "none")),
-    method=st.sampled_from(METHODS),
+    method=METHODS,
     weights=st.booleans(),
     training=st.booleans(),
     mode=MODES,
@@ -657,7 +616,7 @@ def test_shapes_and_dtypes_are_kept(case, form, method, weights, training, mode,
     options = dict(
         mode=mode, data_format=case["data_format"], training=training, **method_options(method, data.draw), **kwargs
     )
-    out = getattr(keras_cutmix, method)(images, labels, sample_weight, seed=seed, **options)
+    out = function_of(method)(images, labels, sample_weight, seed=seed, **options)
     if labels is None:
         check_images_kept(out, case)
         return
@@ -677,3 +636,20 @@ def test_profiles_are_registered():
     ci = settings.get_profile("ci")
     assert ci.derandomize and ci.deadline is None and ci.print_blob and ci.max_examples <= 50
     assert settings.get_profile("dev").max_examples == ci.max_examples
+
+
+# Which property checks each method's pixels and labels against the oracle.
+LABEL_PROPERTIES = {
+    methods.CutMixOptions: test_cutmix_labels_are_the_pasted_pixel_shares,
+    methods.MixUpOptions: test_mixup_pixels_are_the_label_weighted_blend,
+    methods.CutoutOptions: test_cutout_fills_exactly_its_box_and_keeps_labels,
+    methods.CutMixOrMixUpOptions: test_cutmix_or_mixup_pastes_or_blends_each_sample_exactly,
+    methods.ResizeMixOptions: test_resizemix_and_fmix_labels_are_the_pasted_pixel_shares,
+    methods.FMixOptions: test_resizemix_and_fmix_labels_are_the_pasted_pixel_shares,
+}
+
+
+def test_every_method_has_its_properties():
+    """Every method of the registry is drawn by the shared properties and has its pixel and label oracle."""
+    assert set(OPTION_STRATEGIES) == set(ALL)
+    assert set(LABEL_PROPERTIES) == set(ALL)
