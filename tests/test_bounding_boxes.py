@@ -433,8 +433,8 @@ def test_cutmix_moves_boxes_with_the_paste(mode):
         bounding_box_format="xyxy",
         min_visibility=0.3,
     )
-    params = keras_cutmix.sampling.sample_cutmix(
-        4, batch, height, width, alpha=1.0, probability=1.0, mode=mode, correct_lambda=True
+    params = keras_cutmix.methods.CutMixOptions(alpha=1.0, mode=mode, correct_lambda=True).sample(
+        4, batch, height, width, 1.0
     )
     expected = mix_bounding_boxes(
         bbox,

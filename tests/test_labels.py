@@ -30,9 +30,7 @@ def test_soft_labels_mix_linearly_and_sum_to_one():
     rng = np.random.default_rng(0)
     soft = rng.dirichlet(np.ones(K), size=B).astype("float32")
     images = _images()
-    params = keras_cutmix.sampling.sample_cutmix(
-        1, B, H, W, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True
-    )
+    params = keras_cutmix.methods.CutMixOptions(alpha=1.0, mode="sample", correct_lambda=True).sample(1, B, H, W, 1.0)
     _, mixed = keras_cutmix.cutmix(images, soft, seed=1, mode="sample")
     w = to_numpy(params.partner_weight)[:, None]
     expected = soft * (1 - w) + soft[to_numpy(params.partner)] * w

@@ -8,7 +8,7 @@ import tensorflow as tf
 from helpers import backend_dtype, pasted_box, source_images, to_numpy
 
 import keras_cutmix
-from keras_cutmix import sampling
+from keras_cutmix import methods
 
 B, H, W, K = 8, 12, 10, 8
 
@@ -26,18 +26,10 @@ def _shares(mixed, batch=B):
 @pytest.mark.once
 def test_box_ratio_range_sides_are_uniform_in_range_and_every_border_is_reached():
     n, height, width, (lo, hi) = 20000, 10, 16, (0.2, 0.6)
-    params = sampling.sample_cutmix(
-        np.array([1, 2], "int32"),
-        n,
-        height,
-        width,
-        alpha=1.0,
-        probability=1.0,
-        mode="sample",
-        correct_lambda=True,
-        box_ratio_range=(lo, hi),
+    params = methods.CutMixOptions(alpha=1.0, mode="sample", correct_lambda=True, box_ratio_range=(lo, hi)).sample(
+        np.array([1, 2], "int32"), n, height, width, 1.0
     )
-    top, bottom, left, right = (to_numpy(getattr(params, k)).astype(int) for k in ("top", "bottom", "left", "right"))
+    top, bottom, left, right = (to_numpy(t).astype(int) for t in params.box)
     heights, widths = bottom - top, right - left
     assert set(heights) == set(range(2, 7)) and set(widths) == set(range(3, 11))  # round(lo·side) … round(hi·side)
     for sides, count in ((heights, 5), (widths, 8)):
@@ -95,11 +87,11 @@ def test_cutmix_or_mixup_alpha_zero_means_the_other_only(mode):
 @pytest.mark.once
 def test_cutout_size_range_draws_each_side_per_sample():
     n, (lo, hi) = 20000, (0.2, 0.5)
-    params = sampling.sample_cutout(
-        np.array([3, 4], "int32"), n, 20, 30, size=0.5, size_range=(lo, hi), probability=1.0, mode="sample"
+    params = methods.CutoutOptions(size=0.5, size_range=(lo, hi), mode="sample").sample(
+        np.array([3, 4], "int32"), n, 20, 30, 1.0
     )
     # Centre away from the border (clipping would shorten the box).
-    top, bottom, left, right = (to_numpy(getattr(params, k)).astype(int) for k in ("top", "bottom", "left", "right"))
+    top, bottom, left, right = (to_numpy(t).astype(int) for t in params.box)
     inside = (top > 0) & (bottom < 20) & (left > 0) & (right < 30)
     heights, widths = (bottom - top)[inside], (right - left)[inside]
     assert set(heights) == set(range(4, 11)) and set(widths) == set(range(6, 16))
@@ -229,10 +221,10 @@ def test_fmix_labels_are_the_exact_mask_shares(mode):
 @pytest.mark.once
 def test_fmix_keeps_round_lambda_pixels_and_masks_are_low_frequency():
     n, size = 256, 32
-    params = sampling.sample_fmix(
-        np.array([5, 6], "int32"), n, size, size, alpha=1.0, decay_power=3.0, probability=1.0, mode="sample"
+    params = methods.FMixOptions(alpha=1.0, decay_power=3.0, mode="sample").sample(
+        np.array([5, 6], "int32"), n, size, size, 1.0
     )
-    mask = to_numpy(params.mask)
+    mask = to_numpy(params.extras.mask)
     kept = size * size - mask.reshape(n, -1).sum(axis=1)
     np.testing.assert_array_equal(kept, np.floor(to_numpy(params.lam) * size * size + 0.5))
     np.testing.assert_allclose(to_numpy(params.partner_weight), 1 - kept / (size * size), rtol=1e-6)

@@ -22,7 +22,7 @@ def test_mixup_pixels_are_the_lambda_weighted_sum(mode):
     rng = np.random.default_rng(0)
     images = rng.random((B, H, W, 3)).astype("float32")
     labels = np.eye(B, dtype="float32")
-    params = keras_cutmix.sampling.sample_mixup(5, B, alpha=0.4, probability=1.0, mode=mode)
+    params = keras_cutmix.methods.MixUpOptions(alpha=0.4, mode=mode).sample(5, B, None, None, 1.0)
     partner, lam = to_numpy(params.partner), np.broadcast_to(to_numpy(params.lam), (B,))
     mixed, mixed_labels = keras_cutmix.mixup(images, labels, seed=5, alpha=0.4, mode=mode)
     expected = lam[:, None, None, None] * images + (1 - lam[:, None, None, None]) * images[partner]
@@ -36,7 +36,7 @@ def test_mixup_pixels_are_the_lambda_weighted_sum(mode):
 
 def test_mixup_uint8_is_rounded_back_and_keeps_dtype():
     images = np.stack([np.full((H, W, 3), 10 * i, "uint8") for i in range(B)])
-    params = keras_cutmix.sampling.sample_mixup(1, B, alpha=1.0, probability=1.0, mode="sample")
+    params = keras_cutmix.methods.MixUpOptions(alpha=1.0, mode="sample").sample(1, B, None, None, 1.0)
     partner, lam = to_numpy(params.partner), to_numpy(params.lam)
     mixed = to_numpy(keras_cutmix.mixup(images, seed=1, mode="sample"))
     assert mixed.dtype == np.uint8
@@ -64,10 +64,10 @@ def test_cutout_erases_exactly_the_box(size, expected_side):
     for seed in range(4):
         out, out_labels = keras_cutmix.cutout(images, labels, seed=seed, size=size, fill_value=0, num_classes=B)
         out = to_numpy(out)
-        params = keras_cutmix.sampling.sample_cutout(
-            seed, B, H, W, size=size if isinstance(size, tuple) else (size, size), probability=1.0, mode="sample"
-        )
-        top, bottom, left, right = (to_numpy(t) for t in params[3:7])
+        params = keras_cutmix.methods.CutoutOptions(
+            size=size if isinstance(size, tuple) else (size, size), mode="sample"
+        ).sample(seed, B, H, W, 1.0)
+        top, bottom, left, right = (to_numpy(t) for t in params.box)
         for i in range(B):
             erased = out[i, ..., 0] == 0
             expected = np.zeros((H, W), bool)
@@ -140,18 +140,9 @@ def test_switch_probability_applied_once():
 @pytest.mark.once
 def test_gaussian_centres_spread():
     n, height, width = 20000, 64, 96
-    params = keras_cutmix.sampling.sample_cutmix(
-        2,
-        n,
-        height,
-        width,
-        alpha=1.0,
-        probability=1.0,
-        mode="sample",
-        correct_lambda=True,
-        box_center="gaussian",
-        box_size=(1, 1),
-    )
+    params = keras_cutmix.methods.CutMixOptions(
+        alpha=1.0, mode="sample", correct_lambda=True, box_center="gaussian", box_size=(1, 1)
+    ).sample(2, n, height, width, 1.0)
     cy, cx = to_numpy(params.top).astype(float), to_numpy(params.left).astype(float)
 
     def expected_std(std, side):  # N(side/2, (std·side)²), floored and clipped to the image
@@ -160,25 +151,15 @@ def test_gaussian_centres_spread():
 
     np.testing.assert_allclose([cy.mean(), cx.mean()], [height / 2 - 0.5, width / 2 - 0.5], atol=0.6)
     np.testing.assert_allclose([cy.std(), cx.std()], [expected_std(0.25, height), expected_std(0.25, width)], rtol=0.03)
-    uniform = keras_cutmix.sampling.sample_cutmix(
-        2, n, height, width, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True, box_size=(1, 1)
+    uniform = keras_cutmix.methods.CutMixOptions(alpha=1.0, mode="sample", correct_lambda=True, box_size=(1, 1)).sample(
+        2, n, height, width, 1.0
     )
     counts = np.bincount(to_numpy(uniform.top), minlength=height)
     assert stats.chisquare(counts).pvalue > 1e-3  # uniform: all rows equally likely
     assert stats.chisquare(np.bincount(cy.astype(int), minlength=height)).pvalue < 1e-6  # Gaussian: not
-    narrow = keras_cutmix.sampling.sample_cutmix(
-        2,
-        n,
-        height,
-        width,
-        alpha=1.0,
-        probability=1.0,
-        mode="sample",
-        correct_lambda=True,
-        box_center="gaussian",
-        center_std=0.1,
-        box_size=(1, 1),
-    )
+    narrow = keras_cutmix.methods.CutMixOptions(
+        alpha=1.0, mode="sample", correct_lambda=True, box_center="gaussian", center_std=0.1, box_size=(1, 1)
+    ).sample(2, n, height, width, 1.0)
     np.testing.assert_allclose(to_numpy(narrow.top).std(), expected_std(0.1, height), rtol=0.03)
 
 
@@ -196,9 +177,9 @@ def test_fixed_box_size_pastes_exactly_that_many_pixels():
         assert np.all(pasted * 1600 <= 256 + 1e-6)
         exact += int(np.isclose(pasted * 1600, 256).sum())
     assert exact > 0
-    params = keras_cutmix.sampling.sample_cutmix(
-        0, 4, 40, 40, alpha=1.0, probability=1.0, mode="sample", correct_lambda=False, box_size=(16, 16)
-    )
+    params = keras_cutmix.methods.CutMixOptions(
+        alpha=1.0, mode="sample", correct_lambda=False, box_size=(16, 16)
+    ).sample(0, 4, 40, 40, 1.0)
     np.testing.assert_allclose(to_numpy(params.partner_weight), 256 / 1600, atol=1e-6)
 
 

@@ -54,15 +54,8 @@ def test_correct_lambda_false_uses_the_sampled_lambda():
     labels = np.arange(batch)
     for mode in ("batch", "sample"):
         seed = np.array([5, 11], dtype="int32")
-        params = keras_cutmix.sampling.sample_cutmix(
-            seed,
-            batch,
-            height,
-            width,
-            alpha=1.0,
-            probability=1.0,
-            mode=mode,
-            correct_lambda=False,
+        params = keras_cutmix.methods.CutMixOptions(alpha=1.0, mode=mode, correct_lambda=False).sample(
+            seed, batch, height, width, 1.0
         )
         lam = np.broadcast_to(to_numpy(params.lam), (batch,))
         partner = to_numpy(params.partner)
@@ -80,8 +73,8 @@ def test_correct_lambda_false_uses_the_sampled_lambda():
 def test_partner_is_never_self_and_each_sample_is_pasted_once():
     for batch in (2, 3, 7, 64):
         for seed in range(5):
-            params = keras_cutmix.sampling.sample_cutmix(
-                np.array([seed, 0], "int32"), batch, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True
+            params = keras_cutmix.methods.CutMixOptions(alpha=1.0, mode="batch", correct_lambda=True).sample(
+                np.array([seed, 0], "int32"), batch, 8, 8, 1.0
             )
             partner = to_numpy(params.partner)
             assert sorted(partner.tolist()) == list(range(batch))
@@ -100,15 +93,8 @@ def test_probability_leaves_unmixed_samples_bit_identical(mode):
         untouched = np.all(mixed == images, axis=(1, 2, 3))
         # A sample whose box is empty keeps its image *and* its label exactly.
         np.testing.assert_array_equal(mixed_labels[untouched], labels[untouched])
-        params = keras_cutmix.sampling.sample_cutmix(
-            seed,
-            batch,
-            height,
-            width,
-            alpha=1.0,
-            probability=0.3,
-            mode=mode,
-            correct_lambda=True,
+        params = keras_cutmix.methods.CutMixOptions(alpha=1.0, mode=mode, correct_lambda=True).sample(
+            seed, batch, height, width, 0.3
         )
         applied.append(np.broadcast_to(to_numpy(params.applied), (batch,)))
         np.testing.assert_array_equal(mixed[~applied[-1]], images[~applied[-1]])
@@ -122,7 +108,7 @@ def test_probability_zero_and_one():
     for seed in range(3):
         out = to_numpy(keras_cutmix.cutmix(images, seed=seed, probability=0.0))
         np.testing.assert_array_equal(out, images)
-    params = keras_cutmix.sampling.sample_cutmix(
-        np.array([1, 2], "int32"), 50, 10, 10, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True
+    params = keras_cutmix.methods.CutMixOptions(alpha=1.0, mode="sample", correct_lambda=True).sample(
+        np.array([1, 2], "int32"), 50, 10, 10, 1.0
     )
     assert to_numpy(params.applied).all()

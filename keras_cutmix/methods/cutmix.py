@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any, ClassVar
 
 from keras_cutmix import bounding_boxes, inputs, mixing, sampling, validation
+from keras_cutmix._backend import ops
 from keras_cutmix.methods.base import MixOptions
 from keras_cutmix.sampling import MixParams
 
@@ -48,20 +49,54 @@ class CutMixOptions(MixOptions):
             )
 
     def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
-        return sampling.sample_cutmix(
-            seed,
-            batch_size,
+        """Partners, coins and boxes from one seed.
+
+        The box side comes from λ ~ Beta(α, α) by default; with `box_size` the
+        box has that size, and with `box_ratio_range` (timm's `cutmix_minmax`)
+        its sides are uniform in [lo, hi] of each side and it lies fully
+        inside the image; then λ is the box's nominal share, not a Beta draw.
+        """
+        sized_from_lambda = self.box_size is None and self.box_ratio_range is None
+        names = ("coin", "y", "x") + (("side_h", "side_w") if self.box_ratio_range is not None else ())
+        rows = sampling.draw(seed, batch_size, self.mode, names, beta_alpha=self.alpha if sized_from_lambda else None)
+        applied = rows.coin < probability
+        if self.box_ratio_range is not None:
+            cut_h, cut_w = sampling.sides_in_range(rows.side_h, rows.side_w, self.box_ratio_range, height, width)
+            top, bottom, left, right = sampling.place_inside(rows.y, rows.x, cut_h, cut_w, height, width)
+        else:
+            if sized_from_lambda:
+                cut_h, cut_w = sampling.sides_from_lambda(rows.lam, height, width)
+            else:
+                cut_h, cut_w = sampling.fixed_sides(self.box_size, height, width)
+            centre_y, centre_x = sampling.sample_centres(
+                rows.y, rows.x, height, width, self.box_center, self.center_std
+            )
+            top, bottom, left, right = sampling.place_box(cut_h, cut_w, centre_y, centre_x, height, width)
+        if sized_from_lambda:
+            lam = rows.lam
+        else:
+            nominal = ops.cast(cut_h * cut_w, "float32") / ops.cast(height * width, "float32")
+            lam = ops.zeros_like(rows.coin) + (1.0 - nominal)
+        bottom = ops.where(applied, bottom, top)  # empty box: sample untouched
+        weight = sampling.label_weight(
+            (bottom - top) * (right - left),
             height,
             width,
-            alpha=self.alpha,
-            probability=probability,
-            mode=self.mode,
-            correct_lambda=self.correct_lambda,
-            box_center=self.box_center,
-            center_std=self.center_std,
-            box_size=self.box_size,
-            box_ratio_range=self.box_ratio_range,
+            lam,
+            applied,
             label_mode=self.label_mode,
+            correct_lambda=self.correct_lambda,
+        )
+        return MixParams(
+            partner=sampling.sample_partners(rows.partner_keys),
+            lam=lam,
+            applied=applied,
+            top=top,
+            bottom=bottom,
+            left=left,
+            right=right,
+            partner_weight=weight,
+            blend=ops.zeros_like(lam),
         )
 
     def transform_images(self, images: Any, params: MixParams) -> Any:
@@ -91,6 +126,7 @@ def paste_box(target: Any, params: MixParams, data_format: str | None, source: A
 
     `source` defaults to `target`.
     """
-    box = (params.top, params.bottom, params.left, params.right)
     # The partners' pixels are read inside the fused paste, never gathered as a full copy.
-    return mixing.paste_box(target, target if source is None else source, box, data_format, partner=params.partner)
+    return mixing.paste_box(
+        target, target if source is None else source, params.box, data_format, partner=params.partner
+    )

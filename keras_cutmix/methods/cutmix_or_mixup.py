@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from keras_cutmix import sampling, validation
 from keras_cutmix._backend import ops
 from keras_cutmix.methods.base import MixOptions
-from keras_cutmix.methods.cutmix import paste_box
+from keras_cutmix.methods.cutmix import CutMixOptions, paste_box
+from keras_cutmix.methods.mixup import MixUpOptions
 from keras_cutmix.mixing import blend_from
 from keras_cutmix.sampling import MixParams
 
@@ -47,31 +49,35 @@ class CutMixOrMixUpOptions(MixOptions):
     def mixup_enabled(self) -> bool:
         return self.mixup_alpha > 0
 
-    def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
-        cut = sampling.sample_cutmix(
-            seed,
-            batch_size,
-            height,
-            width,
+    @functools.cached_property
+    def cutmix(self) -> CutMixOptions:
+        """The CutMix branch; with α = 1 where it is switched off, as its partners and coin serve MixUp too."""
+        return CutMixOptions(
             alpha=self.cutmix_alpha or 1.0,
-            probability=probability,
-            mode=self.mode,
             correct_lambda=self.correct_lambda,
             box_ratio_range=self.box_ratio_range,
+            mode=self.mode,
         )
+
+    @functools.cached_property
+    def mixup(self) -> MixUpOptions:
+        """The MixUp branch (only where it is switched on)."""
+        return MixUpOptions(alpha=self.mixup_alpha, mode=self.mode)
+
+    def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
+        """CutMix's draw and MixUp's, and per batch or sample a switch between them."""
+        cut = self.cutmix.sample(seed, batch_size, height, width, probability)
         if not self.mixup_enabled:
             return cut
         # MixUp's λ and the switch come from a second seed; the coin of
         # `probability` is CutMix's, so it is applied once.
-        second = sampling.sub_seed(seed, 1)
-        mix = sampling.sample_mixup(second, batch_size, alpha=self.mixup_alpha, probability=1.0, mode=self.mode)
+        mix = self.mixup.sample(sampling.sub_seed(seed, 1), batch_size, height, width, 1.0)
         blend_weight = ops.where(cut.applied, mix.blend, ops.zeros_like(mix.blend))
         mix = mix._replace(applied=cut.applied, blend=blend_weight, partner_weight=blend_weight)
         if not self.cutmix_enabled:
             return mix._replace(partner=cut.partner)
-        _, per = sampling.draw(sampling.sub_seed(seed, 2), 1, batch_size, self.mode)
-        use_cutmix = per[0] < self.switch_probability
-        return sampling.switch(use_cutmix, cut, mix)
+        rows = sampling.draw(sampling.sub_seed(seed, 2), batch_size, self.mode, ("switch",))
+        return sampling.switch(rows.switch < self.switch_probability, cut, mix)
 
     def transform_images(self, images: Any, params: MixParams) -> Any:
         # Samples switched to MixUp have an empty box, those switched to CutMix blend 0.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import keras
 
@@ -14,6 +14,12 @@ from keras_cutmix.mixing import paste_box
 from keras_cutmix.sampling import MixParams
 
 FILL_MODES = ("constant", "gaussian_noise")
+
+
+class CutoutExtras(NamedTuple):
+    """Cutout's own part of a draw (`MixParams.extras`)."""
+
+    noise_seed: Any  # (2,) int: the draw's seed, from which the noise of fill_mode="gaussian_noise" is drawn
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,22 +42,40 @@ class CutoutOptions(MixOptions):
             raise ValueError(f"Argument `fill_value` must be a number. Received: fill_value={self.fill_value!r}")
 
     def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
-        return sampling.sample_cutout(
-            seed,
-            batch_size,
-            height,
-            width,
-            size=self.size,
-            size_range=self.size_range,
-            probability=probability,
-            mode=self.mode,
+        """The erased boxes (centre uniform, clipped) and coins.
+
+        Sides are `size` (pixels or fractions), or with `size_range=(lo, hi)`
+        drawn uniformly in [lo, hi] of each side, independently per side (and
+        per sample in "sample" mode), as KerasCV's RandomCutout.
+        """
+        names = ("coin", "y", "x") + (("side_h", "side_w") if self.size_range is not None else ())
+        rows = sampling.draw(seed, batch_size, self.mode, names)
+        applied = rows.coin < probability
+        if self.size_range is None:
+            cut_h, cut_w = sampling.fixed_sides(self.size, height, width)
+        else:
+            cut_h, cut_w = sampling.sides_in_range(rows.side_h, rows.side_w, self.size_range, height, width)
+        centre_y, centre_x = sampling.sample_centres(rows.y, rows.x, height, width, "uniform", 0.0)
+        top, bottom, left, right = sampling.place_box(cut_h, cut_w, centre_y, centre_x, height, width)
+        zeros = ops.zeros_like(rows.coin)
+        return MixParams(
+            partner=ops.cast(ops.arange(batch_size), "int32"),  # no partner: each image is its own
+            lam=1.0 - zeros,
+            applied=applied,
+            top=top,
+            bottom=ops.where(applied, bottom, top),
+            left=left,
+            right=right,
+            partner_weight=zeros,
+            blend=zeros,
+            extras=CutoutExtras(noise_seed=sampling.as_seed(seed)),
         )
 
     def transform_images(self, images: Any, params: MixParams) -> Any:
-        box = (params.top, params.bottom, params.left, params.right)
         if self.fill_mode == "gaussian_noise":
-            return paste_box(images, gaussian_noise_like(images, params.seed), box, self.data_format)
-        return paste_box(images, ops.cast(self.fill_value, images.dtype), box, self.data_format)
+            noise = gaussian_noise_like(images, params.extras.noise_seed)
+            return paste_box(images, noise, params.box, self.data_format)
+        return paste_box(images, ops.cast(self.fill_value, images.dtype), params.box, self.data_format)
 
 
 def gaussian_noise_like(images: Any, seed: Any) -> Any:

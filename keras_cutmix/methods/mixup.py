@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any, ClassVar
 
 from keras_cutmix import bounding_boxes, inputs, sampling, validation
+from keras_cutmix._backend import ops
 from keras_cutmix.methods.base import MixOptions
 from keras_cutmix.mixing import blend_from
 from keras_cutmix.sampling import MixParams
@@ -30,7 +31,18 @@ class MixUpOptions(MixOptions):
         return super().unsupported(key)
 
     def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
-        return sampling.sample_mixup(seed, batch_size, alpha=self.alpha, probability=probability, mode=self.mode)
+        """Partners, λ and coins: x̃ = λx + (1 − λ)x[π]."""
+        rows = sampling.draw(seed, batch_size, self.mode, ("coin",), beta_alpha=self.alpha)
+        applied = rows.coin < probability
+        blend = ops.where(applied, 1.0 - rows.lam, ops.zeros_like(rows.lam))
+        return MixParams(
+            partner=sampling.sample_partners(rows.partner_keys),
+            lam=rows.lam,
+            applied=applied,
+            **sampling.empty_box(applied),
+            partner_weight=blend,
+            blend=blend,
+        )
 
     def transform_images(self, images: Any, params: MixParams) -> Any:
         return blend_from(images, params.partner, params.blend)

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any, ClassVar
 
 from keras_cutmix import inputs, sampling, validation
+from keras_cutmix._backend import ops
 from keras_cutmix.methods.base import MixOptions
 from keras_cutmix.mixing import INTERPOLATIONS, paste_resized
 from keras_cutmix.sampling import MixParams
@@ -24,14 +25,36 @@ class ResizeMixOptions(MixOptions):
         validation.check_choice("interpolation", self.interpolation, INTERPOLATIONS)
 
     def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
-        return sampling.sample_resizemix(
-            seed, batch_size, height, width, scale=self.scale, probability=probability, mode=self.mode
+        """Partners, coins, scales τ ~ U(scale) and places.
+
+        The partner image, resized to round(τ·H) × round(τ·W), is pasted at a
+        uniform position fully inside the image; its label weight is the exact
+        share of pasted pixels.
+        """
+        rows = sampling.draw(seed, batch_size, self.mode, ("coin", "scale", "y", "x"))
+        applied = rows.coin < probability
+        tau = self.scale[0] + (self.scale[1] - self.scale[0]) * rows.scale
+        sides = []
+        for size in (height, width):
+            side = ops.cast(ops.floor(ops.cast(size, "float32") * tau + 0.5), "int32")
+            sides.append(ops.minimum(ops.maximum(side, 1), size))
+        top, bottom, left, right = sampling.place_inside(rows.y, rows.x, sides[0], sides[1], height, width)
+        bottom = ops.where(applied, bottom, top)
+        share = ops.cast((bottom - top) * (right - left), "float32") / ops.cast(height * width, "float32")
+        return MixParams(
+            partner=sampling.sample_partners(rows.partner_keys),
+            lam=1.0 - share,
+            applied=applied,
+            top=top,
+            bottom=bottom,
+            left=left,
+            right=right,
+            partner_weight=share,
+            blend=ops.zeros_like(share),
         )
 
     def transform_images(self, images: Any, params: MixParams) -> Any:
-        box = (params.top, params.bottom, params.left, params.right)
-        return paste_resized(images, params.partner, box, self.interpolation, self.data_format)
+        return paste_resized(images, params.partner, params.box, self.interpolation, self.data_format)
 
     def transform_segmentation_masks(self, masks: Any, params: MixParams) -> Any:
-        box = (params.top, params.bottom, params.left, params.right)
-        return paste_resized(masks, params.partner, box, "nearest", self.data_format)
+        return paste_resized(masks, params.partner, params.box, "nearest", self.data_format)

@@ -372,8 +372,8 @@ def test_cutout_fills_exactly_its_box_and_keeps_labels(case, form, size, mode, p
     erased = out[0] if labels is not None else out
     check_images_kept(erased, case)
     # The box from the same draw; its sides are the requested ones unless an edge clips them.
-    params = keras_cutmix.sampling.sample_cutout(seed, b, h, w, size=size, probability=probability, mode=mode)
-    top, bottom, left, right = (broadcast(t, b) for t in params[3:7])
+    params = keras_cutmix.methods.CutoutOptions(size=size, mode=mode).sample(seed, b, h, w, probability)
+    top, bottom, left, right = (broadcast(t, b) for t in params.box)
     applied = broadcast(params.applied, b)
     # Fractions of a side are rounded in float32, as the sampler does.
     want = [
@@ -555,18 +555,10 @@ def check_one_cycle(partner, batch):
 )
 def test_sampled_parameters_are_finite_and_in_range(size, mode, alpha, probability, box_center, correct_lambda, seed):
     batch, height, width = size
-    cut = keras_cutmix.sampling.sample_cutmix(
-        seed,
-        batch,
-        height,
-        width,
-        alpha=alpha,
-        probability=probability,
-        mode=mode,
-        correct_lambda=correct_lambda,
-        box_center=box_center,
-    )
-    mix = keras_cutmix.sampling.sample_mixup(seed, batch, alpha=alpha, probability=probability, mode=mode)
+    cut = keras_cutmix.methods.CutMixOptions(
+        alpha=alpha, mode=mode, correct_lambda=correct_lambda, box_center=box_center
+    ).sample(seed, batch, height, width, probability)
+    mix = keras_cutmix.methods.MixUpOptions(alpha=alpha, mode=mode).sample(seed, batch, None, None, probability)
     n = batch if mode == "sample" else 1
     for params in (cut, mix):
         lam, weight, blend = (to_numpy(t).astype("float64") for t in (params.lam, params.partner_weight, params.blend))
@@ -619,15 +611,8 @@ def test_outputs_are_finite_for_any_alpha(case, form, method, mode, probability,
     check_label_rows(mixed_labels, label_dtype)
     if method == "cutmix" and not correct_lambda and b > 1:
         # The partner's label weight is the sampled 1 − λ (smoothed), finite for every α.
-        params = keras_cutmix.sampling.sample_cutmix(
-            seed,
-            b,
-            case["height"],
-            case["width"],
-            alpha=options["alpha"],
-            probability=probability,
-            mode=mode,
-            correct_lambda=False,
+        params = keras_cutmix.methods.CutMixOptions(alpha=options["alpha"], mode=mode, correct_lambda=False).sample(
+            seed, b, case["height"], case["width"], probability
         )
         lam, applied = broadcast(params.lam, b), broadcast(params.applied, b)
         expected = (1 - smoothing) * np.where(applied, 1 - lam, 0.0) + smoothing / b
