@@ -73,6 +73,23 @@ class MixParams(NamedTuple):
         return self.top, self.bottom, self.left, self.right
 
 
+def box_draw(*, partner: Any, lam: Any, applied: Any, box: tuple, partner_weight: Any, extras: Any = None) -> MixParams:
+    """The draw of a method that pastes a box (CutMix, Cutout, ResizeMix): nothing is blended."""
+    top, bottom, left, right = box
+    return MixParams(
+        partner=partner,
+        lam=lam,
+        applied=applied,
+        top=top,
+        bottom=bottom,
+        left=left,
+        right=right,
+        partner_weight=partner_weight,
+        blend=ops.zeros_like(lam),
+        extras=extras,
+    )
+
+
 def empty_box(like: Any) -> dict[str, Any]:
     """The box fields of a draw that pastes no box (MixUp, FMix): empty, shaped like `like` (n,)."""
     empty = ops.zeros_like(ops.cast(like, "int32"))

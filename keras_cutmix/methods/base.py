@@ -34,10 +34,16 @@ class MixOptions:
     # that move boxes (CutMix), validated by all.
     bounding_box_format: str | None = None
 
+    # What the registry (`methods.ALL`) tells its readers. The functional
+    # form's name ("cutmix"); the layer is named `name()`.
+    function_name: ClassVar[str] = ""
     # The targets besides images and labels that the method transforms.
     targets: ClassVar[tuple[str, ...]] = ()
     # Whether labels follow the pixels (Cutout: no, they are only made dense).
     mixes_labels: ClassVar[bool] = True
+    # Whether pixels are blended (weighted sums), not only selected: XLA's
+    # fusion would move their last bit, so eager JAX runs them op by op (`_compiled`).
+    blends: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         self._set("probability", validation.check_number("probability", self.probability, low=0.0, high=1.0))
@@ -89,12 +95,8 @@ class MixOptions:
                 raise ValueError(self.unsupported(key))
 
     def unsupported(self, key: str) -> str:
-        supporting = (
-            "CutMix, CutMixOrMixUp, ResizeMix, FMix and Cutout"
-            if key == inputs.SEGMENTATION_MASKS
-            else "CutMix and MixUp"
-        )
-        return f"`{key}` are not supported by {self.name()}: remove them from the input or use {supporting}."
+        """The error for a `key` (a target) the method cannot transform."""
+        return f"`{key}` are not supported by {self.name()}: remove them from the input or use {supporting(key)}."
 
     # What one draw does to each target.
 
@@ -114,6 +116,14 @@ class MixOptions:
         if not self.mixes_labels:
             return dense_labels
         return labels.mix_labels(dense_labels, params.partner, params.partner_weight)
+
+
+def supporting(key: str) -> str:
+    """The registered methods that transform the target `key`, as in "CutMix or MixUp"."""
+    from keras_cutmix.methods import ALL  # the registry imports every method, and they this module
+
+    names = [method.name() for method in ALL if key in method.targets]
+    return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
 
 
 def with_options(options_class: type[MixOptions]) -> Callable[[F], F]:

@@ -22,6 +22,7 @@ class CutMixOptions(MixOptions):
     label_mode: str = "area"
     min_visibility: float = 0.25
 
+    function_name: ClassVar[str] = "cutmix"
     targets: ClassVar[tuple[str, ...]] = (inputs.SEGMENTATION_MASKS, inputs.BOUNDING_BOXES)
 
     def __post_init__(self) -> None:
@@ -78,26 +79,13 @@ class CutMixOptions(MixOptions):
             nominal = ops.cast(cut_h * cut_w, "float32") / ops.cast(height * width, "float32")
             lam = ops.zeros_like(rows.coin) + (1.0 - nominal)
         bottom = ops.where(applied, bottom, top)  # empty box: sample untouched
+        pasted = (bottom - top) * (right - left)
         weight = sampling.label_weight(
-            (bottom - top) * (right - left),
-            height,
-            width,
-            lam,
-            applied,
-            label_mode=self.label_mode,
-            correct_lambda=self.correct_lambda,
+            pasted, height, width, lam, applied, label_mode=self.label_mode, correct_lambda=self.correct_lambda
         )
-        return MixParams(
-            partner=sampling.sample_partners(rows.partner_keys),
-            lam=lam,
-            applied=applied,
-            top=top,
-            bottom=bottom,
-            left=left,
-            right=right,
-            partner_weight=weight,
-            blend=ops.zeros_like(lam),
-        )
+        partner = sampling.sample_partners(rows.partner_keys)
+        box = (top, bottom, left, right)
+        return sampling.box_draw(partner=partner, lam=lam, applied=applied, box=box, partner_weight=weight)
 
     def transform_images(self, images: Any, params: MixParams) -> Any:
         return paste_box(images, params, self.data_format)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any
+from typing import Any, ClassVar
 
 from keras_cutmix import sampling, validation
 from keras_cutmix._backend import ops
@@ -22,6 +22,9 @@ class CutMixOrMixUpOptions(MixOptions):
     switch_probability: float = 0.5
     correct_lambda: bool = True
     box_ratio_range: Any = None
+
+    function_name: ClassVar[str] = "cutmix_or_mixup"
+    blends: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -30,6 +30,7 @@ class CutoutOptions(MixOptions):
     fill_mode: str = "constant"
     fill_value: float = 0
 
+    function_name: ClassVar[str] = "cutout"
     targets: ClassVar[tuple[str, ...]] = (inputs.SEGMENTATION_MASKS,)  # pass through
     mixes_labels: ClassVar[bool] = False
 
@@ -58,16 +59,12 @@ class CutoutOptions(MixOptions):
         centre_y, centre_x = sampling.sample_centres(rows.y, rows.x, height, width, "uniform", 0.0)
         top, bottom, left, right = sampling.place_box(cut_h, cut_w, centre_y, centre_x, height, width)
         zeros = ops.zeros_like(rows.coin)
-        return MixParams(
+        return sampling.box_draw(
             partner=ops.cast(ops.arange(batch_size), "int32"),  # no partner: each image is its own
             lam=1.0 - zeros,
             applied=applied,
-            top=top,
-            bottom=ops.where(applied, bottom, top),
-            left=left,
-            right=right,
+            box=(top, ops.where(applied, bottom, top), left, right),
             partner_weight=zeros,
-            blend=zeros,
             extras=CutoutExtras(noise_seed=sampling.as_seed(seed)),
         )
 

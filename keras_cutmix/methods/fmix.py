@@ -24,6 +24,7 @@ class FMixOptions(MixOptions):
     alpha: float = 1.0
     decay_power: float = 3.0
 
+    function_name: ClassVar[str] = "fmix"
     targets: ClassVar[tuple[str, ...]] = (inputs.SEGMENTATION_MASKS,)
 
     def __post_init__(self) -> None:

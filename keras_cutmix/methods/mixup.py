@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from keras_cutmix import bounding_boxes, inputs, sampling, validation
 from keras_cutmix._backend import ops
-from keras_cutmix.methods.base import MixOptions
+from keras_cutmix.methods.base import MixOptions, supporting
 from keras_cutmix.mixing import blend_from
 from keras_cutmix.sampling import MixParams
 
@@ -16,7 +16,9 @@ from keras_cutmix.sampling import MixParams
 class MixUpOptions(MixOptions):
     alpha: float = 1.0
 
+    function_name: ClassVar[str] = "mixup"
     targets: ClassVar[tuple[str, ...]] = (inputs.BOUNDING_BOXES,)
+    blends: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -26,7 +28,7 @@ class MixUpOptions(MixOptions):
         if key == inputs.SEGMENTATION_MASKS:
             return (
                 "MixUp blends every pixel of two images, so `segmentation_masks` cannot follow it; "
-                "use CutMix, ResizeMix or FMix (or Cutout) for segmentation."
+                f"use {supporting(key)} for segmentation."
             )
         return super().unsupported(key)
 

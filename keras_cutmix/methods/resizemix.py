@@ -17,7 +17,9 @@ class ResizeMixOptions(MixOptions):
     scale: Any = (0.1, 0.8)
     interpolation: str = "bilinear"
 
+    function_name: ClassVar[str] = "resizemix"
     targets: ClassVar[tuple[str, ...]] = (inputs.SEGMENTATION_MASKS,)
+    blends: ClassVar[bool] = True  # the bilinear resize
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -41,17 +43,9 @@ class ResizeMixOptions(MixOptions):
         top, bottom, left, right = sampling.place_inside(rows.y, rows.x, sides[0], sides[1], height, width)
         bottom = ops.where(applied, bottom, top)
         share = ops.cast((bottom - top) * (right - left), "float32") / ops.cast(height * width, "float32")
-        return MixParams(
-            partner=sampling.sample_partners(rows.partner_keys),
-            lam=1.0 - share,
-            applied=applied,
-            top=top,
-            bottom=bottom,
-            left=left,
-            right=right,
-            partner_weight=share,
-            blend=ops.zeros_like(share),
-        )
+        partner = sampling.sample_partners(rows.partner_keys)
+        box = (top, bottom, left, right)
+        return sampling.box_draw(partner=partner, lam=1.0 - share, applied=applied, box=box, partner_weight=share)
 
     def transform_images(self, images: Any, params: MixParams) -> Any:
         return paste_resized(images, params.partner, params.box, self.interpolation, self.data_format)
