@@ -1,7 +1,9 @@
 """`MixOptions`: a method's validated options, its draw and its transforms.
 
 Each method (one file in this folder) is a frozen dataclass of its options
-that owns what it does: `sample` draws a `MixParams` from a seed, and
+(each declared with `option(default, check)`, checked in `__post_init__`)
+that owns what it does: `sample` draws a `MixParams` from a seed (composing
+the primitives of `sampling`), and
 `transform_images`, `transform_segmentation_masks`,
 `transform_bounding_boxes` and `transform_labels` apply one draw to each
 target, as Keras' preprocessing layers own `transform_*`. The layers, the
@@ -11,6 +13,7 @@ functions and `CutMixModel` all run these through `pipeline.apply_mix`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
@@ -55,6 +58,11 @@ class MixOptions:
         self._set("data_format", validation.check_data_format(self.data_format))
         if self.bounding_box_format is not None:
             validation.check_bounding_box_format(self.bounding_box_format)
+        # Each method's own options, declared with `option`, by their checks.
+        for field in dataclasses.fields(self):
+            check = field.metadata.get("check")
+            if check is not None:
+                self._set(field.name, check(field.name, getattr(self, field.name)))
 
     def _set(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -116,6 +124,16 @@ class MixOptions:
         if not self.mixes_labels:
             return dense_labels
         return labels.mix_labels(dense_labels, params.partner, params.partner_weight)
+
+
+def option(default: Any, check: Callable[..., Any], *, optional: bool = False, **limits: Any) -> Any:
+    """A method's option: its default, and the check `check(name, value, **limits)` that returns the value kept.
+
+    With `optional`, None (the option off) is kept unchecked.
+    """
+    bound = functools.partial(check, **limits)
+    checked = (lambda name, value: None if value is None else bound(name, value)) if optional else bound
+    return dataclasses.field(default=default, metadata={"check": checked})
 
 
 def supporting(key: str) -> str:

@@ -7,40 +7,31 @@ from typing import Any, ClassVar
 
 from keras_cutmix import bounding_boxes, inputs, mixing, sampling, validation
 from keras_cutmix._backend import ops
-from keras_cutmix.methods.base import MixOptions
+from keras_cutmix.methods.base import MixOptions, option
 from keras_cutmix.sampling import MixParams
 
 
 @dataclasses.dataclass(frozen=True)
 class CutMixOptions(MixOptions):
-    alpha: float = 1.0
-    correct_lambda: bool = True
-    box_center: str = "uniform"
-    center_std: float = 0.25
-    box_size: Any = None
-    box_ratio_range: Any = None
-    label_mode: str = "area"
-    min_visibility: float = 0.25
+    alpha: float = option(1.0, validation.check_alpha)
+    correct_lambda: bool = option(True, validation.check_bool)
+    box_center: str = option("uniform", validation.check_choice, choices=sampling.BOX_CENTERS)
+    center_std: float = option(0.25, validation.check_number, low=0.0, low_open=True)
+    box_size: Any = option(None, validation.check_box_sides, optional=True)
+    box_ratio_range: Any = option(None, validation.check_ratio_range)
+    label_mode: str = option("area", validation.check_choice, choices=sampling.LABEL_MODES)
+    min_visibility: float = option(0.25, validation.check_number, low=0.0, high=1.0)
 
     function_name: ClassVar[str] = "cutmix"
     targets: ClassVar[tuple[str, ...]] = (inputs.SEGMENTATION_MASKS, inputs.BOUNDING_BOXES)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self._set("alpha", validation.check_alpha("alpha", self.alpha))
-        validation.check_bool("correct_lambda", self.correct_lambda)
-        validation.check_choice("box_center", self.box_center, sampling.BOX_CENTERS)
-        self._set("center_std", validation.check_number("center_std", self.center_std, low=0.0, low_open=True))
-        validation.check_choice("label_mode", self.label_mode, sampling.LABEL_MODES)
-        if self.box_size is not None:
-            self._set("box_size", validation.check_box_sides("box_size", self.box_size))
-        self._set("box_ratio_range", validation.check_ratio_range("box_ratio_range", self.box_ratio_range))
         if self.box_size is not None and self.box_ratio_range is not None:
             raise ValueError(
                 "Pass `box_size` (a fixed box) or `box_ratio_range` (random sides), not both. Received: "
                 f"box_size={self.box_size!r}, box_ratio_range={self.box_ratio_range!r}"
             )
-        self._set("min_visibility", validation.check_number("min_visibility", self.min_visibility, low=0.0, high=1.0))
 
     def check_targets(self, data: dict) -> None:
         super().check_targets(data)

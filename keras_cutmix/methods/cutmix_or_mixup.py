@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from keras_cutmix import sampling, validation
 from keras_cutmix._backend import ops
-from keras_cutmix.methods.base import MixOptions
+from keras_cutmix.methods.base import MixOptions, option
 from keras_cutmix.methods.cutmix import CutMixOptions, paste_box
 from keras_cutmix.methods.mixup import MixUpOptions
 from keras_cutmix.mixing import blend_from
@@ -17,26 +17,18 @@ from keras_cutmix.sampling import MixParams
 
 @dataclasses.dataclass(frozen=True)
 class CutMixOrMixUpOptions(MixOptions):
-    cutmix_alpha: float = 1.0
-    mixup_alpha: float = 0.8
-    switch_probability: float = 0.5
-    correct_lambda: bool = True
-    box_ratio_range: Any = None
+    # As in timm, an α of 0 switches that method off.
+    cutmix_alpha: float = option(1.0, validation.check_number, low=0.0)
+    mixup_alpha: float = option(0.8, validation.check_number, low=0.0)
+    switch_probability: float = option(0.5, validation.check_number, low=0.0, high=1.0)
+    correct_lambda: bool = option(True, validation.check_bool)
+    box_ratio_range: Any = option(None, validation.check_ratio_range)
 
     function_name: ClassVar[str] = "cutmix_or_mixup"
     blends: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        # As in timm, an α of 0 switches that method off.
-        self._set("cutmix_alpha", validation.check_number("cutmix_alpha", self.cutmix_alpha, low=0.0))
-        self._set("mixup_alpha", validation.check_number("mixup_alpha", self.mixup_alpha, low=0.0))
-        self._set(
-            "switch_probability",
-            validation.check_number("switch_probability", self.switch_probability, low=0.0, high=1.0),
-        )
-        validation.check_bool("correct_lambda", self.correct_lambda)
-        self._set("box_ratio_range", validation.check_ratio_range("box_ratio_range", self.box_ratio_range))
         if not (self.cutmix_enabled or self.mixup_enabled):
             raise ValueError(
                 "CutMixOrMixUp needs cutmix_alpha > 0 (or box_ratio_range) or mixup_alpha > 0: an α of 0 switches "

@@ -9,7 +9,7 @@ import keras
 
 from keras_cutmix import inputs, sampling, validation
 from keras_cutmix._backend import ops
-from keras_cutmix.methods.base import MixOptions
+from keras_cutmix.methods.base import MixOptions, option
 from keras_cutmix.mixing import paste_box
 from keras_cutmix.sampling import MixParams
 
@@ -22,25 +22,24 @@ class CutoutExtras(NamedTuple):
     noise_seed: Any  # (2,) int: the draw's seed, from which the noise of fill_mode="gaussian_noise" is drawn
 
 
+def check_fill_value(name: str, value: Any) -> Any:
+    """Any int or float (not a bool), kept as given: integer images are filled with it exactly."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"Argument `{name}` must be a number. Received: {name}={value!r}")
+    return value
+
+
 @dataclasses.dataclass(frozen=True)
 class CutoutOptions(MixOptions):
     mode: str = "sample"
-    size: Any = 0.5
-    size_range: Any = None
-    fill_mode: str = "constant"
-    fill_value: float = 0
+    size: Any = option(0.5, validation.check_box_sides)
+    size_range: Any = option(None, validation.check_ratio_range)
+    fill_mode: str = option("constant", validation.check_choice, choices=FILL_MODES)
+    fill_value: float = option(0, check_fill_value)
 
     function_name: ClassVar[str] = "cutout"
     targets: ClassVar[tuple[str, ...]] = (inputs.SEGMENTATION_MASKS,)  # pass through
     mixes_labels: ClassVar[bool] = False
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self._set("size", validation.check_box_sides("size", self.size))
-        self._set("size_range", validation.check_ratio_range("size_range", self.size_range))
-        validation.check_choice("fill_mode", self.fill_mode, FILL_MODES)
-        if isinstance(self.fill_value, bool) or not isinstance(self.fill_value, (int, float)):
-            raise ValueError(f"Argument `fill_value` must be a number. Received: fill_value={self.fill_value!r}")
 
     def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
         """The erased boxes (centre uniform, clipped) and coins.

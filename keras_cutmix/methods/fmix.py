@@ -8,7 +8,7 @@ from typing import Any, ClassVar, NamedTuple
 from keras_cutmix import inputs, sampling, validation
 from keras_cutmix._backend import ops
 from keras_cutmix.masks import fourier_mask, mask_for
-from keras_cutmix.methods.base import MixOptions
+from keras_cutmix.methods.base import MixOptions, option
 from keras_cutmix.mixing import paste_from
 from keras_cutmix.sampling import MixParams
 
@@ -21,16 +21,11 @@ class FMixExtras(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class FMixOptions(MixOptions):
-    alpha: float = 1.0
-    decay_power: float = 3.0
+    alpha: float = option(1.0, validation.check_alpha)
+    decay_power: float = option(3.0, validation.check_number, low=0.0, low_open=True)
 
     function_name: ClassVar[str] = "fmix"
     targets: ClassVar[tuple[str, ...]] = (inputs.SEGMENTATION_MASKS,)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self._set("alpha", validation.check_alpha("alpha", self.alpha))
-        self._set("decay_power", validation.check_number("decay_power", self.decay_power, low=0.0, low_open=True))
 
     def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
         """Partners, coins, λ ~ Beta(α, α) and the low-frequency masks.

@@ -7,22 +7,18 @@ from typing import Any, ClassVar
 
 from keras_cutmix import bounding_boxes, inputs, sampling, validation
 from keras_cutmix._backend import ops
-from keras_cutmix.methods.base import MixOptions, supporting
+from keras_cutmix.methods.base import MixOptions, option, supporting
 from keras_cutmix.mixing import blend_from
 from keras_cutmix.sampling import MixParams
 
 
 @dataclasses.dataclass(frozen=True)
 class MixUpOptions(MixOptions):
-    alpha: float = 1.0
+    alpha: float = option(1.0, validation.check_alpha)
 
     function_name: ClassVar[str] = "mixup"
     targets: ClassVar[tuple[str, ...]] = (inputs.BOUNDING_BOXES,)
     blends: ClassVar[bool] = True
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self._set("alpha", validation.check_alpha("alpha", self.alpha))
 
     def unsupported(self, key: str) -> str:
         if key == inputs.SEGMENTATION_MASKS:

@@ -7,24 +7,19 @@ from typing import Any, ClassVar
 
 from keras_cutmix import inputs, sampling, validation
 from keras_cutmix._backend import ops
-from keras_cutmix.methods.base import MixOptions
+from keras_cutmix.methods.base import MixOptions, option
 from keras_cutmix.mixing import INTERPOLATIONS, paste_resized
 from keras_cutmix.sampling import MixParams
 
 
 @dataclasses.dataclass(frozen=True)
 class ResizeMixOptions(MixOptions):
-    scale: Any = (0.1, 0.8)
-    interpolation: str = "bilinear"
+    scale: Any = option((0.1, 0.8), validation.check_ratio_range)
+    interpolation: str = option("bilinear", validation.check_choice, choices=INTERPOLATIONS)
 
     function_name: ClassVar[str] = "resizemix"
     targets: ClassVar[tuple[str, ...]] = (inputs.SEGMENTATION_MASKS,)
     blends: ClassVar[bool] = True  # the bilinear resize
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self._set("scale", validation.check_ratio_range("scale", self.scale))
-        validation.check_choice("interpolation", self.interpolation, INTERPOLATIONS)
 
     def sample(self, seed: Any, batch_size: Any, height: Any, width: Any, probability: Any) -> MixParams:
         """Partners, coins, scales τ ~ U(scale) and places.
