@@ -1,14 +1,13 @@
 """`MixOptions`: a method's validated options, its draw and its transforms.
 
-Each method (one file in this folder) is a frozen dataclass of its options
-(each declared with `option(default, check)`, checked in `__post_init__`)
-that owns what it does: `sample` draws a `MixParams` from a seed (composing
-the primitives of `sampling`), and
-`transform_images`, `transform_segmentation_masks`,
-`transform_bounding_boxes` and `transform_labels` apply one draw to each
-target, as Keras' preprocessing layers own `transform_*`. The layers, the
-functions and `CutMixModel` all run these through `pipeline.apply_mix`.
-"""
+Each method (one file in this folder) is a frozen dataclass of its options,
+each declared with `option(default, check)` and checked in `__post_init__`.
+It owns what it does: `sample` draws a `MixParams` from a seed (composing
+the primitives of `sampling`), and `transform_images`,
+`transform_segmentation_masks`, `transform_bounding_boxes` and
+`transform_labels` apply one draw to each target, as Keras' preprocessing
+layers own `transform_*`. The layers, the functions and `CutMixModel` all
+run these through `pipeline.apply_mix`."""
 
 from __future__ import annotations
 
