@@ -16,7 +16,6 @@ ds = tf.data.Dataset.zip(ds.batch(64), seeds).map(
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -47,7 +46,6 @@ def functional_form(options_class: type[MixOptions]) -> Callable[[Callable[..., 
             )
         owner = f"keras_cutmix.{stub.__name__}()"
 
-        @functools.wraps(stub)
         def function(
             images: Any,
             labels: Any = None,
@@ -61,6 +59,10 @@ def functional_form(options_class: type[MixOptions]) -> Callable[[Callable[..., 
             with streams.worker_device():
                 return run_functional(options_class(**options), images, labels, sample_weight, seed, training)
 
+        # Not functools.wraps: AutoGraph (a tf.data map) would convert the stub it points to.
+        function.__name__ = function.__qualname__ = stub.__name__
+        function.__doc__ = stub.__doc__
+        function.options_class = options_class  # type: ignore[attr-defined]
         return with_options(options_class)(function)
 
     return decorate

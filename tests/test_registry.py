@@ -29,7 +29,7 @@ def test_every_method_has_its_layer_and_function(method):
     layer = getattr(layers, method.name())
     assert layer is getattr(keras_cutmix, method.name()) and layer.options_class is method
     function = getattr(keras_cutmix, method.function_name)
-    assert function is getattr(keras_cutmix.functional, method.function_name)
+    assert function is getattr(keras_cutmix.functional, method.function_name) and function.options_class is method
     # The function's signature names every option of the method, keyword-only.
     parameters = inspect.signature(function).parameters
     assert all(parameters[name].kind is inspect.Parameter.KEYWORD_ONLY for name in method.option_names())
@@ -45,7 +45,7 @@ def test_the_registry_is_every_layer_and_function_of_the_package():
         if isinstance(value, type) and issubclass(value, layers.MixLayer) and name != "MixLayer"
     }
     assert mixers == registered
-    functions = {name for name, value in vars(keras_cutmix.functional).items() if hasattr(value, "__wrapped__")}
+    functions = {name for name, value in vars(keras_cutmix.functional).items() if hasattr(value, "options_class")}
     assert functions == {method.function_name for method in ALL}
     assert {m.name() for m in methods.ALL if m.blends} == {"MixUp", "CutMixOrMixUp", "ResizeMix"}
 
