@@ -89,10 +89,7 @@ class CutMixOptions(MixOptions):
         return bounding_boxes.mix_bounding_boxes(
             boxes,
             params.partner,
-            params.top,
-            params.bottom,
-            params.left,
-            params.right,
+            *params.box,
             height,
             width,
             bounding_box_format=self.bounding_box_format,
