@@ -13,8 +13,8 @@ cross-path checks of tests/integration/test_one_seed_one_draw.py).
 Checks of label values (class ids in range, finite labels) need concrete
 values: they stay outside, in `pipeline.apply_mix`, before this call.
 
-Methods that blend pixel values (MixUp, CutMixOrMixUp, ResizeMix's bilinear
-paste) stay eager: XLA fuses their multiply-adds, which moves the last bit
+Methods that blend pixel values (`blends`: MixUp, CutMixOrMixUp, ResizeMix's
+bilinear paste) stay eager: XLA fuses their multiply-adds, which moves the last bit
 of some blended float values against the eager result. Pastes (CutMix,
 Cutout, FMix) select values and come out bit for bit the same.
 
@@ -39,9 +39,6 @@ from typing import Any
 
 from keras_cutmix._backend import backend_name, compiled, in_tensorflow_graph, in_xla_context
 
-# Methods whose float results would move in the last bit under XLA's fusion (see above).
-_BLENDING = ("MixUp", "CutMixOrMixUp", "ResizeMix")
-
 
 def compiled_mix(options: Any, images: Any) -> Callable[[dict, Any, Any], dict] | None:
     """`draw_and_mix` for `options` as one `jax.jit` function, where it applies; else None.
@@ -53,7 +50,7 @@ def compiled_mix(options: Any, images: Any) -> Callable[[dict, Any, Any], dict] 
     """
     if backend_name() == "tensorflow":
         return _tensorflow_compiled_mix(options, images)
-    if backend_name() != "jax" or type(options).name() in _BLENDING:
+    if backend_name() != "jax" or type(options).blends:  # XLA's fusion would move their last bit (see above)
         return None
     import jax
 

@@ -16,6 +16,7 @@ ds = tf.data.Dataset.zip(ds.batch(64), seeds).map(
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from keras_cutmix import streams, validation
@@ -31,22 +32,48 @@ from keras_cutmix.methods.base import MixOptions, with_options
 from keras_cutmix.pipeline import run_functional
 
 
-def _run(
-    options_class: type[MixOptions],
-    name: str,
-    images: Any,
-    labels: Any,
-    sample_weight: Any,
-    seed: Any,
-    training: bool,
-    options: dict,
-) -> Any:
-    validation.check_options(f"keras_cutmix.{name}()", options, options_class.option_names())
-    with streams.worker_device():
-        return run_functional(options_class(**options), images, labels, sample_weight, seed, training)
+def functional_form(options_class: type[MixOptions]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The functional form of a method: the decorated stub gives its name, docstring and signature.
+
+    The stub is named as the method's `function_name`; its options are the
+    options class' fields (`with_options` lists them in the signature).
+    """
+
+    def decorate(stub: Callable[..., Any]) -> Callable[..., Any]:
+        if stub.__name__ != options_class.function_name:
+            raise TypeError(
+                f"{options_class.__name__}'s function is {options_class.function_name!r}, not {stub.__name__!r}"
+            )
+        owner = f"keras_cutmix.{stub.__name__}()"
+
+        def function(
+            images: Any,
+            labels: Any = None,
+            sample_weight: Any = None,
+            *,
+            seed: Any,
+            training: bool = True,
+            **options: Any,
+        ) -> Any:
+            validation.check_options(owner, options, options_class.option_names())
+            with streams.worker_device():
+                return run_functional(options_class(**options), images, labels, sample_weight, seed, training)
+
+        # Not functools.wraps: AutoGraph (a tf.data map) would convert the stub it points to.
+        function.__name__ = function.__qualname__ = stub.__name__
+        function.__doc__ = stub.__doc__
+        function.options_class = options_class  # type: ignore[attr-defined]
+        return with_options(options_class)(function)
+
+    return decorate
 
 
-@with_options(CutMixOptions)
+# One stub per registered method (tests/test_registry.py checks them against
+# `methods.ALL`): its name, signature and docstring for help() and the API
+# docs; `functional_form` gives it its body.
+
+
+@functional_form(CutMixOptions)
 def cutmix(
     images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True, **options: Any
 ) -> Any:
@@ -75,44 +102,38 @@ def cutmix(
     >>> tuple(mixed_labels.shape)
     (4, 4)
     """
-    return _run(CutMixOptions, "cutmix", images, labels, sample_weight, seed, training, options)
 
 
-@with_options(MixUpOptions)
+@functional_form(MixUpOptions)
 def mixup(
     images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True, **options: Any
 ) -> Any:
     """MixUp a batch as a pure function of `seed`; arguments as `cutmix`, options as `keras_cutmix.MixUp`."""
-    return _run(MixUpOptions, "mixup", images, labels, sample_weight, seed, training, options)
 
 
-@with_options(CutoutOptions)
+@functional_form(CutoutOptions)
 def cutout(
     images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True, **options: Any
 ) -> Any:
     """Cutout a batch as a pure function of `seed`; arguments as `cutmix`, options as `keras_cutmix.Cutout`."""
-    return _run(CutoutOptions, "cutout", images, labels, sample_weight, seed, training, options)
 
 
-@with_options(CutMixOrMixUpOptions)
+@functional_form(CutMixOrMixUpOptions)
 def cutmix_or_mixup(
     images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True, **options: Any
 ) -> Any:
     """CutMix or MixUp a batch as a pure function of `seed`; options as `keras_cutmix.CutMixOrMixUp`."""
-    return _run(CutMixOrMixUpOptions, "cutmix_or_mixup", images, labels, sample_weight, seed, training, options)
 
 
-@with_options(ResizeMixOptions)
+@functional_form(ResizeMixOptions)
 def resizemix(
     images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True, **options: Any
 ) -> Any:
     """ResizeMix a batch as a pure function of `seed`; arguments as `cutmix`, options as `keras_cutmix.ResizeMix`."""
-    return _run(ResizeMixOptions, "resizemix", images, labels, sample_weight, seed, training, options)
 
 
-@with_options(FMixOptions)
+@functional_form(FMixOptions)
 def fmix(
     images: Any, labels: Any = None, sample_weight: Any = None, *, seed: Any, training: bool = True, **options: Any
 ) -> Any:
     """FMix a batch as a pure function of `seed`; arguments as `cutmix`, options as `keras_cutmix.FMix`."""
-    return _run(FMixOptions, "fmix", images, labels, sample_weight, seed, training, options)

@@ -1,5 +1,6 @@
-"""Sampling: λ ~ Beta(α, α), the pasted boxes, the partners and the coins.
+"""Sampling: the primitives of every draw (λ ~ Beta(α, α), partners, coins, box geometry) and `MixParams`.
 
+Each method's `sample` (`keras_cutmix.methods`) composes these into its draw.
 Everything is drawn from one stateless (2,)-int seed in a single
 `rng.uniform` call, so one seed fixes the whole augmentation and the same
 seed reproduces it, under XLA and in tf.data alike. Shapes: `B` is the batch,
@@ -10,6 +11,8 @@ authors' code) and `B` in "sample" mode (one per sample).
 from __future__ import annotations
 
 import math
+import warnings
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import keras
@@ -31,26 +34,66 @@ MIN_BOOST_ALPHA = 1e-30
 
 
 class MixParams(NamedTuple):
-    """What one draw decided, per sample (B,) or per batch (n,).
+    """What one draw decided, per sample (B,) or per batch (n,); built by keyword.
 
-    The box is the half-open pixel range [top, bottom) × [left, right) whose
-    pixels come from the partner (CutMix) or are erased (Cutout); it is empty
-    where nothing is pasted. `blend` is the partner's share blended into every
-    pixel (MixUp; 0 for box methods). `partner_weight` is the partner's weight
-    in the labels. A sample with an empty box and blend 0 is left untouched.
+    Every method fills the shared fields; per method they mean:
+
+    - `lam`: the share of the original image the draw asked for, before
+      clipping and rounding: the Beta(α, α) sample (CutMix, MixUp, FMix;
+      CutMixOrMixUp: its chosen branch's); 1 − the box's nominal share where
+      the box is not sized from λ (CutMix with `box_size` or
+      `box_ratio_range`; ResizeMix: 1 − the exact pasted share); 1 for Cutout.
+    - The box, the half-open pixel range [top, bottom) × [left, right):
+      the partner's pixels (CutMix; ResizeMix: where the shrunk partner
+      goes) or the erased ones (Cutout); empty where nothing is pasted (MixUp,
+      FMix, a sample whose coin said no).
+    - `partner_weight`: the partner's weight in the labels (0 for Cutout).
+    - `blend`: the partner's share of every pixel (MixUp; 0 for box methods).
+    - `extras`: what only one method draws, a NamedTuple defined with that
+      method (`methods.cutout.CutoutExtras`, `methods.fmix.FMixExtras`);
+      None for the others.
+
+    A sample with an empty box and blend 0 is left untouched.
     """
 
-    partner: Any  # (B,) int32: the sample whose pixels go into each sample
-    lam: Any  # (n,) float32: the sampled λ, the share the original keeps before clipping
+    partner: Any  # (B,) int32: the sample whose pixels go into each sample (Cutout: itself)
+    lam: Any  # (n,) float32
     applied: Any  # (n,) bool: the coin of `probability`
     top: Any  # (n,) int32
     bottom: Any  # (n,) int32
     left: Any  # (n,) int32
     right: Any  # (n,) int32
-    partner_weight: Any  # (n,) float32: label weight of the partner, 1 − λ̂
-    blend: Any  # (n,) float32: MixUp's partner share of every pixel
-    seed: Any = None  # (2,) int: the draw's seed, for transforms that draw more (Cutout's noise)
-    mask: Any = None  # (n, H, W) bool: the partner's pixels, where they are not a box (FMix)
+    partner_weight: Any  # (n,) float32
+    blend: Any  # (n,) float32
+    extras: Any = None
+
+    @property
+    def box(self) -> tuple[Any, Any, Any, Any]:
+        """(top, bottom, left, right), as `mixing.paste_box` takes it."""
+        return self.top, self.bottom, self.left, self.right
+
+
+def box_draw(*, partner: Any, lam: Any, applied: Any, box: tuple, partner_weight: Any, extras: Any = None) -> MixParams:
+    """The draw of a method that pastes a box (CutMix, Cutout, ResizeMix): nothing is blended."""
+    top, bottom, left, right = box
+    return MixParams(
+        partner=partner,
+        lam=lam,
+        applied=applied,
+        top=top,
+        bottom=bottom,
+        left=left,
+        right=right,
+        partner_weight=partner_weight,
+        blend=ops.zeros_like(lam),
+        extras=extras,
+    )
+
+
+def empty_box(like: Any) -> dict[str, Any]:
+    """The box fields of a draw that pastes no box (MixUp, FMix): empty, shaped like `like` (n,)."""
+    empty = ops.zeros_like(ops.cast(like, "int32"))
+    return {"top": empty, "bottom": empty, "left": empty, "right": empty}
 
 
 BOX_CENTERS = ("uniform", "gaussian")
@@ -222,18 +265,29 @@ def normal(seed: Any, shape: tuple) -> Any:
     return ops.reshape(z, shape)
 
 
-def draw(seed: Any, rows: int, batch_size: Any, mode: str) -> tuple[Any, tuple]:
-    """Uniform rows for one draw: partner keys (B,) and a tuple of `rows` per-sample (B,) or batch (1,) rows.
+def draw(
+    seed: Any, batch_size: Any, mode: str, names: tuple[str, ...], *, beta_alpha: float | None = None
+) -> SimpleNamespace:
+    """The uniform rows of one draw, by name: `partner_keys` (B,) and one row per name.
+
+    Each named row is per sample (B,) in "sample" mode, else per batch (1,).
+    With `beta_alpha`, `beta_rows(beta_alpha)` more rows follow, turned into
+    `lam`, a Beta(α, α) sample. The rows come in the order named, so a
+    method's draw is fixed by its list of names.
 
     Rows are unstacked in one op rather than sliced one by one: in a TF
     graph each slice is four nodes, and every fresh tf.data iterator pays
     for every node (benchmarks/README.md).
     """
-    u = uniform(seed, (1 + rows, batch_size))
-    keys, *per = ops.unstack(u)
+    extra = 0 if beta_alpha is None else beta_rows(beta_alpha)
+    u = uniform(seed, (1 + len(names) + extra, batch_size))
+    partner_keys, *per = ops.unstack(u)
     if mode != "sample":
         per = ops.unstack(u[1:, :1])
-    return keys, tuple(per)
+    rows = dict(zip(names, per))
+    if beta_alpha is not None:
+        rows["lam"] = sample_beta(beta_alpha, tuple(per[len(names) :]))
+    return SimpleNamespace(partner_keys=partner_keys, **rows)
 
 
 def sides_in_range(u_h: Any, u_w: Any, ratio_range: tuple, height: Any, width: Any) -> tuple[Any, Any]:
@@ -261,163 +315,6 @@ def place_inside(u_y: Any, u_x: Any, cut_h: Any, cut_w: Any, height: Any, width:
     top = ops.minimum(ops.cast(ops.floor(u_y * ops.cast(height - cut_h + 1, "float32")), "int32"), height - cut_h)
     left = ops.minimum(ops.cast(ops.floor(u_x * ops.cast(width - cut_w + 1, "float32")), "int32"), width - cut_w)
     return top, top + cut_h, left, left + cut_w
-
-
-def sample_cutmix(
-    seed: Any,
-    batch_size: Any,
-    height: Any,
-    width: Any,
-    *,
-    alpha: float,
-    probability: Any,
-    mode: str,
-    correct_lambda: bool,
-    box_center: str = "uniform",
-    center_std: float = 0.25,
-    box_size: Any = None,
-    box_ratio_range: Any = None,
-    label_mode: str = "area",
-) -> MixParams:
-    """Draw partners, λ, coins and boxes for one CutMix batch from one seed.
-
-    `seed` is anything `as_seed` takes: an int, a pair, or a (2,) int tensor.
-    `probability` may be a float or a scalar tensor (a schedulable variable).
-    The box side comes from λ ~ Beta(α, α) by default; with `box_size`
-    (pixels, or fractions of the sides) the box has that size, and with
-    `box_ratio_range` (timm's `cutmix_minmax`) its sides are uniform in
-    [lo, hi] of each side and it lies fully inside the image; then λ is the
-    box's nominal share instead of a Beta draw.
-    """
-    rows = 5 if box_ratio_range is not None else 3 if box_size is not None else 3 + beta_rows(alpha)
-    keys, per = draw(seed, rows, batch_size, mode)
-    coin, u_y, u_x = per[0], per[1], per[2]
-    applied = coin < probability
-    if box_ratio_range is not None:
-        cut_h, cut_w = sides_in_range(per[3], per[4], box_ratio_range, height, width)
-        top, bottom, left, right = place_inside(u_y, u_x, cut_h, cut_w, height, width)
-    else:
-        if box_size is None:
-            lam = sample_beta(alpha, per[3:])
-            cut_h, cut_w = sides_from_lambda(lam, height, width)
-        else:
-            cut_h, cut_w = fixed_sides(box_size, height, width)
-        centre_y, centre_x = sample_centres(u_y, u_x, height, width, box_center, center_std)
-        top, bottom, left, right = place_box(cut_h, cut_w, centre_y, centre_x, height, width)
-    if box_size is not None or box_ratio_range is not None:
-        nominal = ops.cast(cut_h * cut_w, "float32") / ops.cast(height * width, "float32")
-        lam = ops.zeros_like(coin) + (1.0 - nominal)
-    bottom = ops.where(applied, bottom, top)  # empty box: sample untouched
-    pasted = (bottom - top) * (right - left)
-    weight = label_weight(pasted, height, width, lam, applied, label_mode=label_mode, correct_lambda=correct_lambda)
-    return MixParams(sample_partners(keys), lam, applied, top, bottom, left, right, weight, ops.zeros_like(lam))
-
-
-def sample_mixup(seed: Any, batch_size: Any, *, alpha: float, probability: Any, mode: str) -> MixParams:
-    """Draw partners, λ and coins for one MixUp batch: x̃ = λx + (1 − λ)x[π]."""
-    keys, per = draw(seed, 1 + beta_rows(alpha), batch_size, mode)
-    applied = per[0] < probability
-    lam = sample_beta(alpha, per[1:])
-    blend = ops.where(applied, 1.0 - lam, ops.zeros_like(lam))
-    empty = ops.zeros_like(ops.cast(applied, "int32"))
-    return MixParams(sample_partners(keys), lam, applied, empty, empty, empty, empty, blend, blend)
-
-
-def sample_cutout(
-    seed: Any,
-    batch_size: Any,
-    height: Any,
-    width: Any,
-    *,
-    size: Any,
-    probability: Any,
-    mode: str,
-    size_range: Any = None,
-) -> MixParams:
-    """Draw the erased boxes for one Cutout batch (centre uniform, clipped).
-
-    Sides are `size` (pixels or fractions), or with `size_range=(lo, hi)`
-    drawn uniformly in [lo, hi] of each side, independently per side (and per
-    sample in "sample" mode), as KerasCV's RandomCutout.
-    """
-    _, per = draw(seed, 3 if size_range is None else 5, batch_size, mode)
-    applied = per[0] < probability
-    if size_range is None:
-        cut_h, cut_w = fixed_sides(size, height, width)
-    else:
-        cut_h, cut_w = sides_in_range(per[3], per[4], size_range, height, width)
-    centre_y, centre_x = sample_centres(per[1], per[2], height, width, "uniform", 0.0)
-    top, bottom, left, right = place_box(cut_h, cut_w, centre_y, centre_x, height, width)
-    bottom = ops.where(applied, bottom, top)
-    zeros = ops.zeros_like(per[0])
-    identity = ops.cast(ops.arange(batch_size), "int32")
-    return MixParams(identity, 1.0 - zeros, applied, top, bottom, left, right, zeros, zeros, seed=as_seed(seed))
-
-
-def sample_resizemix(
-    seed: Any, batch_size: Any, height: Any, width: Any, *, scale: tuple, probability: Any, mode: str
-) -> MixParams:
-    """Draw partners, coins, scales τ ~ U(scale) and places for one ResizeMix batch.
-
-    The partner image, resized to round(τ·H) × round(τ·W), is pasted at a
-    uniform position fully inside the image; its label weight is the exact
-    share of pasted pixels.
-    """
-    keys, per = draw(seed, 4, batch_size, mode)
-    applied = per[0] < probability
-    tau = scale[0] + (scale[1] - scale[0]) * per[1]
-    sides = []
-    for size in (height, width):
-        side = ops.cast(ops.floor(ops.cast(size, "float32") * tau + 0.5), "int32")
-        sides.append(ops.minimum(ops.maximum(side, 1), size))
-    top, bottom, left, right = place_inside(per[2], per[3], sides[0], sides[1], height, width)
-    bottom = ops.where(applied, bottom, top)
-    share = pixel_share((bottom - top) * (right - left), height, width)
-    return MixParams(
-        sample_partners(keys), 1.0 - share, applied, top, bottom, left, right, share, ops.zeros_like(share)
-    )
-
-
-def sample_fmix(
-    seed: Any,
-    batch_size: Any,
-    height: Any,
-    width: Any,
-    *,
-    alpha: float,
-    decay_power: float,
-    probability: Any,
-    mode: str,
-) -> MixParams:
-    """Draw partners, coins, λ ~ Beta(α, α) and FMix's low-frequency masks for one batch.
-
-    Each mask keeps round(λ·H·W) pixels of the image (the largest values of a
-    random field whose spectrum falls as 1/f^decay_power) and takes the rest
-    from the partner; the partner's label weight is the exact share it gave.
-    """
-    from keras_cutmix.masks import fourier_mask  # the mask is pixels, not a draw: masks.py owns it
-
-    keys, per = draw(seed, 1 + beta_rows(alpha), batch_size, mode)
-    applied = per[0] < probability
-    lam = sample_beta(alpha, per[1:])
-    n = ops.shape(lam)[0]
-    field = normal(sub_seed(seed, 4), (2, n, height, width))
-    partner_pixels = ops.logical_and(fourier_mask(field, lam, decay_power), applied[:, None, None])
-    counts = ops.sum(ops.cast(partner_pixels, "int32"), axis=(1, 2))
-    share = pixel_share(counts, height, width)
-    empty = ops.zeros_like(counts)
-    return MixParams(
-        sample_partners(keys),
-        lam,
-        applied,
-        empty,
-        empty,
-        empty,
-        empty,
-        share,
-        ops.zeros_like(share),
-        mask=partner_pixels,
-    )
 
 
 def switch(use_first: Any, first: MixParams, second: MixParams) -> MixParams:
@@ -458,3 +355,36 @@ def as_seed(seed: Any) -> Any:
     if len(seed.shape) != 1 or seed.shape[0] not in (2, None):
         raise ValueError(f"Argument `seed` must have shape (2,). Received a seed of shape {tuple(seed.shape)}.")
     return seed
+
+
+# The draws of 0.1.0's API, now each method's own `sample` (`keras_cutmix.methods`): kept one
+# release, until 0.3.0, as wrappers that build the method's options.
+_DEPRECATED_DRAWS = {
+    "sample_cutmix": "CutMixOptions",
+    "sample_mixup": "MixUpOptions",
+    "sample_cutout": "CutoutOptions",
+    "sample_resizemix": "ResizeMixOptions",
+    "sample_fmix": "FMixOptions",
+}
+
+
+def __getattr__(name: str) -> Any:
+    options_name = _DEPRECATED_DRAWS.get(name)
+    if options_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+    def sample(
+        seed: Any, batch_size: Any, height: Any = None, width: Any = None, *, probability: Any, **options: Any
+    ) -> MixParams:
+        warnings.warn(
+            f"`keras_cutmix.sampling.{name}` is deprecated and will be removed in 0.3.0; use "
+            f"`keras_cutmix.methods.{options_name}(**options).sample(seed, batch_size, height, width, probability)`.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from keras_cutmix import methods  # methods import this module
+
+        return getattr(methods, options_name)(**options).sample(seed, batch_size, height, width, probability)
+
+    sample.__name__ = sample.__qualname__ = name
+    return sample

@@ -87,7 +87,7 @@ def test_cutout_size_range_draws_each_side_per_sample():
     n, (lo, hi) = 20000, (0.2, 0.5)
     params = draw(CutoutOptions, np.array([3, 4], "int32"), n, 20, 30, size=0.5, size_range=(lo, hi), mode="sample")
     # Centre away from the border (clipping would shorten the box).
-    top, bottom, left, right = (to_numpy(getattr(params, k)).astype(int) for k in ("top", "bottom", "left", "right"))
+    top, bottom, left, right = (to_numpy(t).astype(int) for t in params.box)
     inside = (top > 0) & (bottom < 20) & (left > 0) & (right < 30)
     heights, widths = (bottom - top)[inside], (right - left)[inside]
     assert set(heights) == set(range(4, 11)) and set(widths) == set(range(6, 16))
@@ -216,7 +216,7 @@ def test_fmix_labels_are_the_exact_mask_shares(mode):
 def test_fmix_keeps_round_lambda_pixels_and_masks_are_low_frequency():
     n, size = 256, 32
     params = draw(FMixOptions, np.array([5, 6], "int32"), n, size, size, decay_power=3.0, mode="sample")
-    mask = to_numpy(params.mask)
+    mask = to_numpy(params.extras.mask)
     kept = size * size - mask.reshape(n, -1).sum(axis=1)
     np.testing.assert_array_equal(kept, np.floor(to_numpy(params.lam) * size * size + 0.5))
     np.testing.assert_allclose(to_numpy(params.partner_weight), 1 - kept / (size * size), rtol=1e-6)

@@ -6,7 +6,7 @@ from helpers import to_numpy
 from scipy import stats
 
 import keras_cutmix
-from keras_cutmix import rng, sampling
+from keras_cutmix import methods, rng, sampling
 
 
 def _beta_samples(alpha, n=20000, seed=(3, 4)):
@@ -46,8 +46,8 @@ def test_box_centres_reach_every_position_uniformly():
     # centre from the box itself over many samples in "sample" mode.
     height, width, n = 5, 7, 20000
     seed = np.array([9, 9], "int32")
-    params = keras_cutmix.sampling.sample_cutmix(
-        seed, n, height, width, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True
+    params = keras_cutmix.methods.CutMixOptions(alpha=1.0, mode="sample", correct_lambda=True).sample(
+        seed, n, height, width, 1.0
     )
     u = to_numpy(rng.uniform(seed, (4 + sampling.beta_rows(1.0), n)))
     centre_y = np.minimum(np.floor(u[2] * height), height - 1).astype(int)
@@ -67,8 +67,8 @@ def test_box_centres_reach_every_position_uniformly():
 
 def test_boxes_touch_every_edge():
     height, width, n = 11, 19, 4000
-    params = keras_cutmix.sampling.sample_cutmix(
-        (1, 2), n, height, width, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True
+    params = keras_cutmix.methods.CutMixOptions(alpha=1.0, mode="sample", correct_lambda=True).sample(
+        (1, 2), n, height, width, 1.0
     )
     top, bottom = to_numpy(params.top), to_numpy(params.bottom)
     left, right = to_numpy(params.left), to_numpy(params.right)
@@ -79,8 +79,8 @@ def test_boxes_touch_every_edge():
 
 def test_box_sides_follow_height_and_width_not_swapped():
     height, width, n = 20, 80, 4000
-    params = keras_cutmix.sampling.sample_cutmix(
-        (4, 2), n, height, width, alpha=1.0, probability=1.0, mode="sample", correct_lambda=True
+    params = keras_cutmix.methods.CutMixOptions(alpha=1.0, mode="sample", correct_lambda=True).sample(
+        (4, 2), n, height, width, 1.0
     )
     lam = to_numpy(params.lam)
     box_h = to_numpy(params.bottom) - to_numpy(params.top)
@@ -97,8 +97,8 @@ def test_box_sides_follow_height_and_width_not_swapped():
 
 def test_same_seed_same_draw_different_seed_different_draw():
     def draw(seed):
-        p = keras_cutmix.sampling.sample_cutmix(
-            seed, 16, 32, 32, alpha=0.7, probability=0.5, mode="sample", correct_lambda=True
+        p = keras_cutmix.methods.CutMixOptions(alpha=0.7, mode="sample", correct_lambda=True).sample(
+            seed, 16, 32, 32, 0.5
         )
         return np.concatenate([to_numpy(t).astype("float64").ravel() for t in p])
 
@@ -108,13 +108,33 @@ def test_same_seed_same_draw_different_seed_different_draw():
 
 
 def test_seed_forms_and_errors():
-    a = keras_cutmix.sampling.sample_cutmix(7, 4, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True)
-    b = keras_cutmix.sampling.sample_cutmix(
-        (7, 0), 4, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True
-    )
+    a = keras_cutmix.methods.CutMixOptions(alpha=1.0, mode="batch", correct_lambda=True).sample(7, 4, 8, 8, 1.0)
+    b = keras_cutmix.methods.CutMixOptions(alpha=1.0, mode="batch", correct_lambda=True).sample((7, 0), 4, 8, 8, 1.0)
     np.testing.assert_array_equal(to_numpy(a.top), to_numpy(b.top))
     for bad in (None, (1, 2, 3), np.zeros((3,), "int32"), True):
         with pytest.raises(ValueError, match="seed"):
-            keras_cutmix.sampling.sample_cutmix(
-                bad, 4, 8, 8, alpha=1.0, probability=1.0, mode="batch", correct_lambda=True
-            )
+            keras_cutmix.methods.CutMixOptions(alpha=1.0, mode="batch", correct_lambda=True).sample(bad, 4, 8, 8, 1.0)
+
+
+@pytest.mark.once
+@pytest.mark.parametrize(
+    "name, options_class, options",
+    [
+        ("sample_cutmix", methods.CutMixOptions, dict(alpha=0.5, mode="sample", correct_lambda=False)),
+        ("sample_mixup", methods.MixUpOptions, dict(alpha=0.5, mode="sample")),
+        ("sample_cutout", methods.CutoutOptions, dict(size=0.25, mode="batch")),
+        ("sample_resizemix", methods.ResizeMixOptions, dict(scale=(0.2, 0.4), mode="sample")),
+        ("sample_fmix", methods.FMixOptions, dict(alpha=0.5, decay_power=2.0, mode="sample")),
+    ],
+)
+def test_deprecated_sample_functions_warn_and_draw_as_the_methods(name, options_class, options):
+    with pytest.warns(DeprecationWarning, match=f"sampling.{name}` is deprecated.*{options_class.__name__}"):
+        old = getattr(sampling, name)(3, 4, 8, 8, probability=0.7, **options)
+    new = options_class(**options).sample(3, 4, 8, 8, 0.7)
+    assert type(old.extras) is type(new.extras)
+    for field, value in new._asdict().items():
+        pairs = zip(value, old.extras) if field == "extras" and value is not None else [(value, getattr(old, field))]
+        for a, b in pairs:
+            np.testing.assert_array_equal(to_numpy(a), to_numpy(b), err_msg=field)
+    with pytest.raises(AttributeError, match="sample_nothing"):
+        _ = sampling.sample_nothing

@@ -27,9 +27,7 @@ class CutMixOrMixUp(MixLayer):
         correct_lambda: as for `CutMix`.
         box_ratio_range: as for `CutMix` (timm's `cutmix_minmax`).
         probability, mode, num_classes, label_smoothing, seed, data_format, bounding_box_format: as for
-            `CutMix` (bounding_box_format is
-            accepted, as by every Keras image preprocessing layer, and
-            validated; bounding boxes themselves raise).
+            `CutMix`; bounding boxes raise (MixUp's union and CutMix's cut are not combined).
 
     Example:
 

@@ -28,9 +28,7 @@ class FMix(MixLayer):
         alpha: the Beta(α, α) parameter (> 0).
         decay_power: the spectrum's decay exponent (> 0; the paper's 3).
         probability, mode, num_classes, label_smoothing, seed, data_format, bounding_box_format: as for
-            `CutMix` (bounding_box_format is
-            accepted, as by every Keras image preprocessing layer, and
-            validated; bounding boxes themselves raise).
+            `CutMix`; bounding boxes raise (a mask, not a box, is pasted).
 
     Example:
 

@@ -29,9 +29,7 @@ class ResizeMix(MixLayer):
             fraction of the image side.
         interpolation: "bilinear" or "nearest", for the images.
         probability, mode, num_classes, label_smoothing, seed, data_format, bounding_box_format: as for
-            `CutMix` (bounding_box_format is
-            accepted, as by every Keras image preprocessing layer, and
-            validated; bounding boxes themselves raise).
+            `CutMix`; bounding boxes raise (the partner's boxes would have to shrink with it).
 
     Example:
 

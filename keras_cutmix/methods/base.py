@@ -1,16 +1,18 @@
 """`MixOptions`: a method's validated options, its draw and its transforms.
 
-Each method (one file in this folder) is a frozen dataclass of its options
-that owns what it does: `sample` draws a `MixParams` from a seed, and
-`transform_images`, `transform_segmentation_masks`,
-`transform_bounding_boxes` and `transform_labels` apply one draw to each
-target, as Keras' preprocessing layers own `transform_*`. The layers, the
-functions and `CutMixModel` all run these through `pipeline.apply_mix`.
-"""
+Each method (one file in this folder) is a frozen dataclass of its options,
+each declared with `option(default, check)` and checked in `__post_init__`.
+It owns what it does: `sample` draws a `MixParams` from a seed (composing
+the primitives of `sampling`), and `transform_images`,
+`transform_segmentation_masks`, `transform_bounding_boxes` and
+`transform_labels` apply one draw to each target, as Keras' preprocessing
+layers own `transform_*`. The layers, the functions and `CutMixModel` all
+run these through `pipeline.apply_mix`."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
@@ -34,10 +36,16 @@ class MixOptions:
     # that move boxes (CutMix), validated by all.
     bounding_box_format: str | None = None
 
+    # What the registry (`methods.ALL`) tells its readers. The functional
+    # form's name ("cutmix"); the layer is named `name()`.
+    function_name: ClassVar[str] = ""
     # The targets besides images and labels that the method transforms.
     targets: ClassVar[tuple[str, ...]] = ()
     # Whether labels follow the pixels (Cutout: no, they are only made dense).
     mixes_labels: ClassVar[bool] = True
+    # Whether pixels are blended (weighted sums), not only selected: XLA's
+    # fusion would move their last bit, so eager JAX runs them op by op (`_compiled`).
+    blends: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         self._set("probability", validation.check_number("probability", self.probability, low=0.0, high=1.0))
@@ -49,6 +57,11 @@ class MixOptions:
         self._set("data_format", validation.check_data_format(self.data_format))
         if self.bounding_box_format is not None:
             validation.check_bounding_box_format(self.bounding_box_format)
+        # Each method's own options, declared with `option`, by their checks.
+        for field in dataclasses.fields(self):
+            check = field.metadata.get("check")
+            if check is not None:
+                self._set(field.name, check(field.name, getattr(self, field.name)))
 
     def _set(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -89,12 +102,8 @@ class MixOptions:
                 raise ValueError(self.unsupported(key))
 
     def unsupported(self, key: str) -> str:
-        supporting = (
-            "CutMix, CutMixOrMixUp, ResizeMix, FMix and Cutout"
-            if key == inputs.SEGMENTATION_MASKS
-            else "CutMix and MixUp"
-        )
-        return f"`{key}` are not supported by {self.name()}: remove them from the input or use {supporting}."
+        """The error for a `key` (a target) the method cannot transform."""
+        return f"`{key}` are not supported by {self.name()}: remove them from the input or use {supporting(key)}."
 
     # What one draw does to each target.
 
@@ -114,6 +123,24 @@ class MixOptions:
         if not self.mixes_labels:
             return dense_labels
         return labels.mix_labels(dense_labels, params.partner, params.partner_weight)
+
+
+def option(default: Any, check: Callable[..., Any], *, optional: bool = False, **limits: Any) -> Any:
+    """A method's option: its default, and the check `check(name, value, **limits)` that returns the value kept.
+
+    With `optional`, None (the option off) is kept unchecked.
+    """
+    bound = functools.partial(check, **limits)
+    checked = (lambda name, value: None if value is None else bound(name, value)) if optional else bound
+    return dataclasses.field(default=default, metadata={"check": checked})
+
+
+def supporting(key: str) -> str:
+    """The registered methods that transform the target `key`, as in "CutMix or MixUp"."""
+    from keras_cutmix.methods import ALL  # the registry imports every method, and they this module
+
+    names = [method.name() for method in ALL if key in method.targets]
+    return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
 
 
 def with_options(options_class: type[MixOptions]) -> Callable[[F], F]:
