@@ -123,9 +123,62 @@ def tensorflow_ops() -> Iterator[None]:
         _state.tensorflow = previous
 
 
+def using_numpy_ops() -> bool:
+    return bool(getattr(_state, "numpy", False))
+
+
+@contextlib.contextmanager
+def numpy_ops() -> Iterator[None]:
+    """Within this scope `ops` runs on Keras' NumPy backend: host arrays in, host arrays out.
+
+    For NumPy batches outside any traced function (a grain map, a torch
+    DataLoader's collate function): the same math as on every backend, with
+    no transfer to a device and no dispatch per op (`host.host_mix`).
+    """
+    previous = using_numpy_ops()
+    _state.numpy = True
+    try:
+        yield
+    finally:
+        _state.numpy = previous
+
+
+@functools.cache
+def numpy_backend() -> ModuleType | None:
+    """Keras' NumPy backend module, or None where it does not import (it needs JAX for its `nn` ops)."""
+    import importlib
+
+    try:
+        import keras.src.backend as active
+    except ImportError:
+        return None
+    # `keras.src.backend.numpy` names the active backend's numpy ops, which
+    # `keras.ops` calls; importing the NumPy backend package would rebind that
+    # name to the package: put it back.
+    ops_module = active.__dict__.get("numpy")
+    try:
+        return importlib.import_module("keras.src.backend.numpy")
+    except ImportError:
+        return None
+    finally:
+        if ops_module is not None:
+            active.numpy = ops_module
+
+
+@functools.cache
+def _numpy_op(name: str) -> Any:
+    np_backend = numpy_backend()
+    for module in (np_backend.numpy, np_backend.core, np_backend.nn, np_backend.math, np_backend):
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise AttributeError(f"Keras' NumPy backend has no op {name!r}.")
+
+
 def backend_name() -> str:
     """The backend `ops` currently runs on."""
-    return "tensorflow" if using_tensorflow_ops() else keras.backend.backend()
+    if using_tensorflow_ops():
+        return "tensorflow"
+    return "numpy" if using_numpy_ops() else keras.backend.backend()
 
 
 TENSORFLOW_EXTRA = 'pip install "keras_cutmix[tensorflow]"'
@@ -172,11 +225,13 @@ def _tensorflow_op(name: str) -> Any:
 
 
 class _Ops:
-    """`keras.ops`, or the same names on Keras' TensorFlow backend."""
+    """`keras.ops`, or the same names on Keras' TensorFlow or NumPy backend."""
 
     def __getattr__(self, name: str) -> Any:
         if using_tensorflow_ops():
             return _tensorflow_op(name)
+        if using_numpy_ops():
+            return _numpy_op(name)
         return getattr(keras.ops, name)
 
 

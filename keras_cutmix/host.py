@@ -1,0 +1,98 @@
+"""The host path: NumPy batches mixed in NumPy, returned as NumPy (issue #18).
+
+A grain map or a torch DataLoader's collate function hands the layer host
+arrays, outside any traced function. On the ops path each of those batches
+would be copied to the backend (a JAX array, a torch tensor), mixed op by
+op (eager JAX: one dispatch per op, or one `jax.jit` call) and copied back
+for the pipeline. Here the same code, `pipeline.apply_mix`, runs on Keras'
+NumPy backend (`_backend.numpy_ops`): the draw is `rng`'s NumPy Threefry
+(the same bits as every backend's), the box paste `mixing._paste_box_numpy`
+(a copy and a slice in batch mode, one `np.where` per batch in sample
+mode), and NumPy comes out, as grain expects. The draw is the layer's:
+same seed stream, same counter, the same boxes, weights and labels as the
+ops path (tests/test_host_path.py compares them bit for bit).
+
+It applies to the methods in `methods()` when the images are a NumPy array,
+no entry is a tensor of a framework, the seed is concrete (not traced),
+and Keras' NumPy backend imports (it needs JAX for its `nn` module; without
+it the ops path runs). Bounding boxes take the ops path.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import keras
+import numpy as np
+
+from keras_cutmix import inputs, validation
+from keras_cutmix._backend import in_tensorflow_graph, numpy_backend, numpy_ops
+
+
+def _host_leaf(value: Any) -> bool:
+    if isinstance(value, (np.ndarray, np.generic, int, float, bool)) or value is None:
+        return True
+    if isinstance(value, dict):
+        return all(_host_leaf(v) for v in value.values())
+    if isinstance(value, (tuple, list)):
+        return all(_host_leaf(v) for v in value)
+    return False
+
+
+# The methods whose NumPy results are bit for bit those of the ops path
+# (tests/test_host_path.py). The others' label weights (and CutMixOrMixUp's
+# blended pixels) come out of float32 sums and products that NumPy rounds
+# in another order than XLA or torch: last-bit differences, so they keep
+# the ops path. So does MixUp's blend on the TensorFlow backend, where it
+# runs XLA-compiled (`mixing._fused`: fused multiply-adds).
+METHODS = ("CutMix", "MixUp", "Cutout")
+XLA_BLENDED = ("MixUp",)
+
+
+def methods() -> tuple[str, ...]:
+    """The methods that take the host path on this Keras backend."""
+    if keras.backend.backend() == "tensorflow":
+        return tuple(name for name in METHODS if name not in XLA_BLENDED)
+    return METHODS
+
+
+def applies(data: dict, options: Any) -> bool:
+    """Whether `data` (the parts of one call, see `inputs.unpack`) takes the host path for `options`' method."""
+    if type(options).name() not in methods():
+        return False
+    images = data.get(inputs.IMAGES)
+    if not isinstance(images, np.ndarray) or inputs.BOUNDING_BOXES in data:
+        return False
+    if not all(_host_leaf(value) for value in data.values()):
+        return False
+    return not in_tensorflow_graph() and numpy_backend() is not None
+
+
+def to_numpy_seed(seed: Any) -> Any:
+    """A concrete seed (tensor, array, ints) as a NumPy array; None where it is traced (the ops path then)."""
+    if seed is None or isinstance(seed, (bool, np.integer, np.ndarray)):
+        return seed  # (bool: refused by `sampling.as_seed` as on the ops path)
+    if isinstance(seed, int):
+        seed = (seed, 0)
+    if isinstance(seed, (tuple, list)):
+        if len(seed) != 2 or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seed):
+            return seed  # refused by `sampling.as_seed` as on the ops path
+        # Words beyond int32 wrap, as `ops.cast(word, "int32")` does on the ops path.
+        return np.array([(int(s) + 2**31) % 2**32 - 2**31 for s in seed], dtype="int32")
+    if not validation.values_known(seed):
+        return None
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(seed, tf.Tensor):
+        return seed.numpy()
+    return np.asarray(keras.ops.convert_to_numpy(seed))
+
+
+def mix(data: dict, seed: Any, options: Any, training: bool = True, probability: Any = None) -> dict:
+    """`pipeline.apply_mix` on Keras' NumPy backend: NumPy in, NumPy out (`seed` concrete, see `to_numpy_seed`)."""
+    from keras_cutmix.pipeline import apply_mix
+
+    if probability is not None and not isinstance(probability, (int, float)):
+        probability = np.asarray(keras.ops.convert_to_numpy(probability))
+    with numpy_ops():
+        return apply_mix(data, seed, options, training=training, probability=probability)
