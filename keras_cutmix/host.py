@@ -1,14 +1,15 @@
 """The host path: NumPy batches mixed in NumPy, returned as NumPy (issue #18).
 
 A grain map or a torch DataLoader's collate function hands the layer host
-arrays, outside any traced function. On the ops path each of those batches
+arrays (NumPy; CPU tensors on the torch backend), outside any traced function. On the ops path each of those batches
 would be copied to the backend (a JAX array, a torch tensor), mixed op by
 op (eager JAX: one dispatch per op, or one `jax.jit` call) and copied back
 for the pipeline. Here the same code, `pipeline.apply_mix`, runs on Keras'
 NumPy backend (`_backend.numpy_ops`): the draw is `rng`'s NumPy Threefry
 (the same bits as every backend's), the box paste `mixing._paste_box_numpy`
 (a copy and a slice in batch mode, one `np.where` per batch in sample
-mode), and NumPy comes out, as grain expects. The draw is the layer's:
+mode), and NumPy comes out, as grain expects (CPU tensors for CPU tensors
+in: NumPy views of them go in, tensors viewing the results come out). The draw is the layer's:
 same seed stream, same counter, the same boxes, weights and labels as the
 ops path (tests/test_host_path.py compares them bit for bit).
 
@@ -30,8 +31,16 @@ from keras_cutmix import inputs, validation
 from keras_cutmix._backend import in_tensorflow_graph, numpy_backend, numpy_ops
 
 
+def _torch_cpu_tensor(value: Any) -> bool:
+    """A torch tensor on the CPU that NumPy can view: no gradient, outside `torch.compile` (torch backend only)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(value, torch.Tensor) or keras.backend.backend() != "torch":
+        return False
+    return value.device.type == "cpu" and not value.requires_grad and not torch.compiler.is_compiling()
+
+
 def _host_leaf(value: Any) -> bool:
-    if isinstance(value, (np.ndarray, np.generic, int, float, bool)) or value is None:
+    if isinstance(value, (np.ndarray, np.generic, int, float, bool)) or value is None or _torch_cpu_tensor(value):
         return True
     if isinstance(value, dict):
         return all(_host_leaf(v) for v in value.values())
@@ -62,7 +71,7 @@ def applies(data: dict, options: Any) -> bool:
     if type(options).name() not in methods():
         return False
     images = data.get(inputs.IMAGES)
-    if not isinstance(images, np.ndarray) or inputs.BOUNDING_BOXES in data:
+    if not (isinstance(images, np.ndarray) or _torch_cpu_tensor(images)) or inputs.BOUNDING_BOXES in data:
         return False
     if not all(_host_leaf(value) for value in data.values()):
         return False
@@ -94,5 +103,13 @@ def mix(data: dict, seed: Any, options: Any, training: bool = True, probability:
 
     if probability is not None and not isinstance(probability, (int, float)):
         probability = np.asarray(keras.ops.convert_to_numpy(probability))
+    torch_in = _torch_cpu_tensor(data[inputs.IMAGES])
+    if torch_in:  # NumPy views of the CPU tensors (no copy)
+        data = keras.tree.map_structure(lambda x: x.numpy() if _torch_cpu_tensor(x) else x, data)
     with numpy_ops():
-        return apply_mix(data, seed, options, training=training, probability=probability)
+        out = apply_mix(data, seed, options, training=training, probability=probability)
+    if torch_in:  # CPU tensors out, as they came (views of the NumPy results)
+        import torch
+
+        out = keras.tree.map_structure(lambda x: torch.from_numpy(x) if isinstance(x, np.ndarray) else x, out)
+    return out

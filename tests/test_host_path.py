@@ -1,10 +1,13 @@
 """The host path (keras_cutmix.host): NumPy batches mixed in NumPy, bit for bit as the ops path mixes tensors.
 
 On every backend: the functional forms and the layers given NumPy arrays
-return NumPy arrays equal, value and dtype, to what they return for the
-same batch as backend tensors with the same seed (the ops path); the
-layer's draw keeps its seed stream and counter across both paths.
+return NumPy arrays equal, value and dtype, to what the ops path returns
+for the same batch and seed (`ops_path()` turns the host path off); the
+layer's draw keeps its seed stream and counter across both paths. On
+torch, CPU tensors take the host path too and come out as CPU tensors.
 """
+
+import contextlib
 
 import keras
 import numpy as np
@@ -26,6 +29,14 @@ def _batch(dtype, data_format="channels_last"):
     if data_format == "channels_first":
         images = np.ascontiguousarray(images.transpose(0, 3, 1, 2))
     return images, np.arange(B, dtype="int32") % CLASSES
+
+
+@contextlib.contextmanager
+def ops_path():
+    """The host path off: every call runs the keras.ops path."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(host, "applies", lambda data, options: False)
+        yield
 
 
 def _assert_same(host_out, ops_out):
@@ -54,20 +65,21 @@ def test_functional_on_numpy_is_the_ops_path_bit_for_bit(method, mode, dtype):
     for seed in (0, 7, (3, 2**31 - 5)):
         options = dict(seed=seed, num_classes=CLASSES, mode=mode)
         on_host = FUNCTIONS[method](images, labels, **options)
-        on_ops = FUNCTIONS[method](keras.ops.convert_to_tensor(images), keras.ops.convert_to_tensor(labels), **options)
+        with ops_path():
+            on_ops = FUNCTIONS[method](images, labels, **options)
         _assert_same(on_host, on_ops)
         assert not np.array_equal(on_host[0], images)  # something was mixed
 
 
-@pytest.mark.parametrize("mode", ["batch", "sample"])
+@pytest.mark.parametrize("mode", ["sample"])  # batch mode's slices: the other tests; each compile costs
 def test_channels_first_and_masks_on_numpy_are_the_ops_path(mode):
     images, labels = _batch("float32", "channels_first")
     masks = (images[:, 0] > 127).astype("int32")
     data = {"images": images, "labels": labels, "segmentation_masks": masks, "extra": "kept"}
     options = dict(seed=11, num_classes=CLASSES, mode=mode, data_format="channels_first")
     on_host = keras_cutmix.cutmix(data, **options)
-    tensors = {key: keras.ops.convert_to_tensor(value) for key, value in data.items() if key != "extra"}
-    on_ops = keras_cutmix.cutmix(tensors, **options)
+    with ops_path():
+        on_ops = keras_cutmix.cutmix(data, **options)
     assert on_host["extra"] == "kept"
     keys = ["images", "labels", "segmentation_masks"]
     _assert_same([on_host[k] for k in keys], [on_ops[k] for k in keys])
@@ -79,15 +91,18 @@ def test_layer_on_numpy_draws_as_on_tensors(layer_class):
     images, labels = _batch("uint8")
     on_host = layer_class(num_classes=CLASSES, seed=5, mode="sample")
     on_ops = layer_class(num_classes=CLASSES, seed=5, mode="sample")
-    tensors = (keras.ops.convert_to_tensor(images), keras.ops.convert_to_tensor(labels))
     first = on_host((images, labels))  # one (images, labels) element, as grain's `.map(layer)` passes it
     assert isinstance(first, tuple)
-    _assert_same(first, on_ops(tensors))
+    with ops_path():
+        _assert_same(first, on_ops((images, labels)))
+        second_by_ops = on_ops(images, labels)
     second = on_host(images, labels)  # the next call: the layer's counter moved on
-    _assert_same(second, on_ops(*tensors))
+    _assert_same(second, second_by_ops)
     assert not np.array_equal(first[0], second[0])
-    # The paths share the counter: a tensor call after two host calls draws the third.
-    _assert_same(on_ops(images, labels), on_host(*tensors))
+    # The paths share the counter: an ops call after two host calls draws the third.
+    with ops_path():
+        third = on_host(images, labels)
+    _assert_same(on_ops(images, labels), third)
 
 
 def test_layer_on_numpy_outside_training_leaves_pixels_and_makes_labels_dense():
@@ -102,10 +117,27 @@ def test_tensors_boxes_and_other_methods_keep_the_ops_path():
     images, labels = _batch("float32")
     cutmix = keras_cutmix.methods.CutMixOptions()
     assert host.applies({"images": images, "labels": labels}, cutmix)
-    assert not host.applies({"images": keras.ops.convert_to_tensor(images), "labels": labels}, cutmix)
-    assert not host.applies({"images": images, "labels": keras.ops.convert_to_tensor(labels)}, cutmix)
+    if keras.backend.backend() != "torch":  # torch: CPU tensors take it too (below)
+        assert not host.applies({"images": keras.ops.convert_to_tensor(images), "labels": labels}, cutmix)
+        assert not host.applies({"images": images, "labels": keras.ops.convert_to_tensor(labels)}, cutmix)
     boxes = {"boxes": np.zeros((B, 1, 4), "float32"), "labels": np.zeros((B, 1), "int32")}
     assert not host.applies({"images": images, "bounding_boxes": boxes}, cutmix)
     assert not host.applies({"images": images}, keras_cutmix.methods.FMixOptions())
     out, _ = keras_cutmix.cutmix(keras.ops.convert_to_tensor(images), labels, seed=0, num_classes=CLASSES)
     assert not isinstance(out, np.ndarray)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="CPU tensors take the host path on torch")
+def test_torch_cpu_tensors_take_the_host_path_and_come_out_as_tensors():
+    import torch
+
+    images, labels = _batch("uint8")
+    tensors = (torch.from_numpy(images), torch.from_numpy(labels))
+    on_host = keras_cutmix.cutmix(*tensors, seed=3, num_classes=CLASSES, mode="sample")
+    assert all(isinstance(x, torch.Tensor) and x.device.type == "cpu" for x in on_host)
+    assert host.applies({"images": tensors[0], "labels": tensors[1]}, keras_cutmix.methods.CutMixOptions())
+    with ops_path():
+        on_ops = keras_cutmix.cutmix(*tensors, seed=3, num_classes=CLASSES, mode="sample")
+    _assert_same([x.numpy() for x in on_host], on_ops)
+    features = torch.zeros((B, H, W, 3), requires_grad=True)  # a model's features: the ops path keeps gradients
+    assert not host.applies({"images": features}, keras_cutmix.methods.CutMixOptions())
