@@ -13,7 +13,9 @@ in: NumPy views of them go in, tensors viewing the results come out). The draw i
 same seed stream, same counter, the same boxes, weights and labels as the
 ops path (tests/test_host_path.py compares them bit for bit).
 
-It applies to the methods in `methods()` when the images are a NumPy array,
+It applies to the methods in `methods()`, with options whose draw is exact
+on every backend (`draws_exactly`: α = 1, the defaults' box centres), when
+the images are a NumPy array,
 no entry is a tensor of a framework, the seed is concrete (not traced),
 and Keras' NumPy backend imports (it needs JAX for its `nn` module; without
 it the ops path runs). Bounding boxes take the ops path.
@@ -66,9 +68,27 @@ def methods() -> tuple[str, ...]:
     return METHODS
 
 
+def draws_exactly(options: Any) -> bool:
+    """Whether `options`' draw uses only operations every backend rounds alike (+, ×, floor, sqrt: IEEE).
+
+    Beta(α, α) for α ≠ 1 (log, cos, sigmoid), Gaussian box centres, aspect
+    ratio ranges and Gaussian-noise fills go through transcendental functions,
+    which NumPy rounds differently from XLA or torch in the last bit: those
+    options keep the ops path.
+    """
+    name = type(options).name()
+    if getattr(options, "alpha", 1.0) != 1.0:
+        return False
+    if name == "CutMix":
+        return options.box_center == "uniform" and options.box_ratio_range is None
+    if name == "Cutout":
+        return options.fill_mode == "constant"
+    return True
+
+
 def applies(data: dict, options: Any) -> bool:
     """Whether `data` (the parts of one call, see `inputs.unpack`) takes the host path for `options`' method."""
-    if type(options).name() not in methods():
+    if type(options).name() not in methods() or not draws_exactly(options):
         return False
     images = data.get(inputs.IMAGES)
     if not (isinstance(images, np.ndarray) or _torch_cpu_tensor(images)) or inputs.BOUNDING_BOXES in data:

@@ -141,3 +141,18 @@ def test_torch_cpu_tensors_take_the_host_path_and_come_out_as_tensors():
     _assert_same([x.numpy() for x in on_host], on_ops)
     features = torch.zeros((B, H, W, 3), requires_grad=True)  # a model's features: the ops path keeps gradients
     assert not host.applies({"images": features}, keras_cutmix.methods.CutMixOptions())
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        keras_cutmix.methods.CutMixOptions(alpha=0.4),
+        keras_cutmix.methods.CutMixOptions(box_center="gaussian"),
+        keras_cutmix.methods.MixUpOptions(alpha=0.2),
+        keras_cutmix.methods.CutoutOptions(fill_mode="gaussian_noise"),
+    ],
+)
+def test_draws_through_transcendental_functions_keep_the_ops_path(options):
+    # NumPy's log, cos and sigmoid round differently from XLA's and torch's in the last bit.
+    images, labels = _batch("float32")
+    assert not host.applies({"images": images, "labels": labels}, options)
