@@ -165,13 +165,20 @@ def numpy_backend() -> ModuleType | None:
             active.numpy = ops_module
 
 
+def _numpy_backend_loaded() -> ModuleType:
+    np_backend = numpy_backend()
+    if np_backend is None:  # `host.applies` checks first: a caller that did not is a bug
+        raise RuntimeError("Keras' NumPy backend does not import here (it needs JAX): no NumPy ops.")
+    return np_backend
+
+
 def _numpy_convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragged: Any = None) -> Any:
     """Keras' NumPy `convert_to_tensor`, without its copy of an array that already has the dtype asked for."""
     import numpy as np
 
     if isinstance(x, np.ndarray) and (dtype is None or keras.backend.standardize_dtype(dtype) == x.dtype.name):
         return x
-    return numpy_backend().core.convert_to_tensor(x, dtype=dtype, sparse=sparse, ragged=ragged)
+    return _numpy_backend_loaded().core.convert_to_tensor(x, dtype=dtype, sparse=sparse, ragged=ragged)
 
 
 def _numpy_cast(x: Any, dtype: Any) -> Any:
@@ -183,7 +190,7 @@ def _numpy_op(name: str) -> Any:
     if name in ("convert_to_tensor", "cast"):
         # The batch passes through several conversions: copying it at each would cost a pass per copy.
         return {"convert_to_tensor": _numpy_convert_to_tensor, "cast": _numpy_cast}[name]
-    np_backend = numpy_backend()
+    np_backend = _numpy_backend_loaded()
     for module in (np_backend.numpy, np_backend.core, np_backend.nn, np_backend.math, np_backend):
         if hasattr(module, name):
             return getattr(module, name)
