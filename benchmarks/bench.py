@@ -677,7 +677,8 @@ def host_pipeline(shape, dtype, factories, repeats, batches, quick=False):
     (`num_workers > 0` would add the transfer of every batch between
     processes, the same for every implementation). fn is nothing (no-op map),
     a copy of the batch in the framework (the floor: every image moved to
-    another slot), keras_cutmix, or keras.layers.CutMix. Each timed block
+    another slot), NumPy's copy into a preallocated buffer (memcpy),
+    keras_cutmix, or keras.layers.CutMix. Each timed block
     makes a fresh iterator, pulls one batch untimed, then times `batches`
     batches; blocks rotate over the implementations.
     """
@@ -700,6 +701,10 @@ def host_pipeline(shape, dtype, factories, repeats, batches, quick=False):
         fns[NOOP] = lambda x, y: (x, y)
         fns["copy"] = lambda x, y: (x[torch_reverse], y)
         sync = lambda out: out
+    # The bare floor: NumPy's copy into a preallocated buffer (no allocation, no
+    # conversion to a backend array), the "t/memcpy" ratios.
+    buffer = np.empty_like(xn)
+    fns["memcpy"] = lambda x, y: (np.copyto(buffer, np.asarray(x)) or buffer, y)
     for name, make in factories.items():
         fns[name] = make()
     blocks = {}

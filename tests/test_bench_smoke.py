@@ -91,6 +91,7 @@ def test_bench_host_pipelines_write_json(tmp_path, backend):
     assert {row["impl"] for row in rows} == {
         "no-op map",
         "copy",
+        "memcpy",
         "keras_cutmix batch",
         "keras_cutmix sample",
         "keras.layers.CutMix",
