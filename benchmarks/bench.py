@@ -167,7 +167,7 @@ clock: Callable[[], float] = time.perf_counter
 Probe = Callable[[], dict]
 
 
-def run_rounds(probes: dict, repeats: int, warmup: int = 2) -> dict:
+def run_rounds(probes: dict[str, Probe | str], repeats: int, warmup: int = 2) -> dict:
     """The one timing runner: warm-up, rounds in rotation, medians.
 
     Each probe first runs `warmup` times untimed (tracing, compilation; one
@@ -206,7 +206,7 @@ def run_rounds(probes: dict, repeats: int, warmup: int = 2) -> dict:
     return {name: out[name] for name in probes}
 
 
-def timed(call, sync=lambda out: out):
+def timed(call, sync=lambda out: out) -> Probe | str:
     """The probe of a plain call: its time until `sync` returns, and its page faults (an error string stays)."""
     if isinstance(call, str):
         return call
