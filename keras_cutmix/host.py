@@ -1,24 +1,24 @@
 """The host path: NumPy batches mixed in NumPy, returned as NumPy (issue #18).
 
 A grain map or a torch DataLoader's collate function hands the layer host
-arrays (NumPy; CPU tensors on the torch backend), outside any traced function. On the ops path each of those batches
-would be copied to the backend (a JAX array, a torch tensor), mixed op by
-op (eager JAX: one dispatch per op, or one `jax.jit` call) and copied back
-for the pipeline. Here the same code, `pipeline.apply_mix`, runs on Keras'
-NumPy backend (`_backend.numpy_ops`): the draw is `rng`'s NumPy Threefry
-(the same bits as every backend's), the box paste `mixing._paste_box_numpy`
-(a copy and a slice in batch mode, one `np.where` per batch in sample
-mode), and NumPy comes out, as grain expects (CPU tensors for CPU tensors
-in: NumPy views of them go in, tensors viewing the results come out). The draw is the layer's:
-same seed stream, same counter, the same boxes, weights and labels as the
-ops path (tests/test_host_path.py compares them bit for bit).
+arrays (NumPy; CPU tensors on the torch backend) outside any traced
+function. On the ops path each batch would be copied to the backend (a JAX
+array, a torch tensor), mixed op by op or in one `jax.jit` call, and
+copied back for the pipeline. Here the same code, `pipeline.apply_mix`,
+runs on Keras' NumPy backend (`_backend.numpy_ops`): the draw is `rng`'s
+NumPy Threefry (the same bits as every backend's), the box paste
+`mixing._paste_box_numpy` (batch mode: a copy and a slice; sample mode: a
+copy and one masked `np.copyto`), and NumPy comes out, as grain expects
+(CPU tensors in: NumPy views go in, tensors viewing the results come out).
+The draw is the layer's: same seed stream, same counter, the same boxes,
+weights and labels as the ops path (tests/test_host_path.py, bit for bit).
 
 It applies to the methods in `methods()`, with options whose draw is exact
-on every backend (`draws_exactly`: α = 1, the defaults' box centres), when
-the images are a NumPy array,
-no entry is a tensor of a framework, the seed is concrete (not traced),
-and Keras' NumPy backend imports (it needs JAX for its `nn` module; without
-it the ops path runs). Bounding boxes take the ops path.
+on every backend (`draws_exactly`: α = 1, uniform box centres, a constant
+fill), when the images are a NumPy array (or a CPU tensor on torch), no
+entry is a tensor of another framework or device, the seed is concrete
+(not traced), and Keras' NumPy backend imports (its `nn` module needs JAX;
+without it the ops path runs). Bounding boxes take the ops path.
 """
 
 from __future__ import annotations
