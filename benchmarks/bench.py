@@ -31,6 +31,8 @@ into the markdown tables of benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import datetime
 import functools
 import json
@@ -43,6 +45,10 @@ import sys
 import time
 import traceback
 import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -65,9 +71,48 @@ KERAS = "keras.layers.CutMix"
 KERAS_CV = "keras_cv.layers.CutMix"
 NOMIX = "no-mix map"
 MODEL = "keras_cutmix.CutMixModel"
-# The other methods (issue #12), each in batch mode, compared with CutMix in batch mode.
-METHODS = ("MixUp", "Cutout", "CutMixOrMixUp", "ResizeMix", "FMix")
 DRAW = "keras_cutmix draw"  # the layer's random draw alone: rng.uniform of (1 + 3 + 1, B), as CutMix at α = 1
+
+
+# keras and keras_cutmix, imported by `load_backend` once the backend is chosen:
+# KERAS_BACKEND must be set before keras is imported.
+keras: Any = None
+keras_cutmix: Any = None
+
+
+def load_backend(backend: str) -> None:
+    """Set KERAS_BACKEND and import keras and keras_cutmix (this checkout's) for the whole module."""
+    global keras, keras_cutmix
+    os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import keras as keras_module
+
+    import keras_cutmix as package
+
+    if keras_module.backend.backend() != backend:
+        raise SystemExit(
+            f"keras was imported with the {keras_module.backend.backend()} backend before {backend!r} was set"
+        )
+    keras, keras_cutmix = keras_module, package
+
+
+def benchmarked_methods() -> dict[str, tuple[str, ...]]:
+    """Each method of `keras_cutmix.methods.ALL` (by `.name()`) -> the names of the rows that time it.
+
+    CutMix has a row per mode; every other method one row in batch mode,
+    compared with CutMix in batch mode (`t/CutMix`). Importing this module
+    and calling this needs keras importable, nothing else.
+    """
+    from keras_cutmix.methods import ALL
+
+    return {method.name(): OURS if method.name() == "CutMix" else (method_row(method.name()),) for method in ALL}
+
+
+def other_methods() -> list[str]:
+    """The registered methods besides CutMix (the `--methods` choices)."""
+    return [name for name in benchmarked_methods() if name != "CutMix"]
 
 
 def parse_args(argv=None):
@@ -89,7 +134,7 @@ def parse_args(argv=None):
     p.add_argument(
         "--methods",
         default=None,
-        help=f"other methods to time, comma list among {list(METHODS)}, 'all' or 'none' "
+        help="other methods to time (keras_cutmix.methods.ALL besides CutMix), comma list, 'all' or 'none' "
         "(default: all on the tensorflow backend, none on jax/torch)",
     )
     p.add_argument(
@@ -109,58 +154,70 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-ARGS = parse_args()
-# The Keras backend must be chosen before keras is imported.
-os.environ["KERAS_BACKEND"] = ARGS.backend
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(ROOT))
-
-import contextlib
-
-import keras
-import numpy as np
-
-import keras_cutmix
-
 # --------------------------------------------------------------------------- timing
 
 
-def clock() -> float:
-    """Seconds on the chosen clock (--clock): elapsed time, or this process' CPU time."""
-    return time.process_time() if ARGS.clock == "cpu" else time.perf_counter()
+# The clock every measurement reads (--clock): elapsed time, or this process' CPU time.
+clock: Callable[[], float] = time.perf_counter
+
+# A probe measures one run of one implementation: a zero-argument callable
+# returning {"t": seconds, ...} ("first": seconds to the first batch,
+# "faults": minor page faults); or, for an implementation that cannot run
+# here, the reason as a string.
+Probe = Callable[[], dict]
 
 
-def time_cells(calls: dict, repeats: int, warmup: int = 2, sync=lambda out: out) -> dict:
-    """Median seconds per call, interleaved: each repeat times every call once.
+def run_rounds(probes: dict[str, Probe | str], repeats: int, warmup: int = 2) -> dict:
+    """The one timing runner: warm-up, rounds in rotation, medians.
 
-    `calls` maps a name to a zero-argument callable (or an error string, kept).
-    Returns {name: {"times": [...], "median": s}} or {name: {"error": ...}}.
+    Each probe first runs `warmup` times untimed (tracing, compilation; one
+    that raises is reported as an error); then `repeats` rounds each run
+    every live probe once, interleaved (`rotations`), so that a load spike
+    hits all of them alike. Returns {name: cell}: "times" and their
+    "median", "first_times" and "first_s" when the probe measures a first
+    batch, "minor_faults_per_call" when it counts faults; or {"error": ...}.
     """
-    out = {}
+    out: dict = {}
     live = {}
-    for name, call in calls.items():
-        if isinstance(call, str):
-            out[name] = {"error": call}
+    for name, probe in probes.items():
+        if isinstance(probe, str):
+            out[name] = {"error": probe}
             continue
         try:
             for _ in range(warmup):
-                sync(call())
-            live[name] = call
+                probe()
+            live[name] = probe
         except Exception as exc:  # an implementation that cannot run here
             out[name] = {"error": short_error(exc)}
-    times = {name: [] for name in live}
-    faults = {name: 0 for name in live}
-    for name, call in rotations(live, repeats):
+    samples: dict = {name: [] for name in live}
+    for name, probe in rotations(live, repeats):
+        samples[name].append(probe())
+    for name, runs in samples.items():
+        times = [run["t"] for run in runs]
+        cell = {"times": times, "median": statistics.median(times)}
+        if runs and "first" in runs[0]:
+            cell["first_times"] = [run["first"] for run in runs]
+            cell["first_s"] = statistics.median(cell["first_times"])
+        if runs and "faults" in runs[0]:
+            # Minor page faults per call: fresh pages the allocator had to map
+            # (and the kernel to zero) for this call's buffers.
+            cell["minor_faults_per_call"] = sum(run["faults"] for run in runs) / repeats
+        out[name] = cell
+    return {name: out[name] for name in probes}
+
+
+def timed(call, sync=lambda out: out) -> Probe | str:
+    """The probe of a plain call: its time until `sync` returns, and its page faults (an error string stays)."""
+    if isinstance(call, str):
+        return call
+
+    def probe() -> dict:
         before = minor_faults()
         start = clock()
         sync(call())
-        times[name].append(clock() - start)
-        faults[name] += minor_faults() - before
-    for name, ts in times.items():
-        # Minor page faults per call: fresh pages the allocator had to map
-        # (and the kernel to zero) for this call's buffers.
-        out[name] = {"times": ts, "median": statistics.median(ts), "minor_faults_per_call": faults[name] / repeats}
-    return {name: out[name] for name in calls}
+        return {"t": clock() - start, "faults": minor_faults() - before}
+
+    return probe
 
 
 def rotations(live: dict, repeats: int):
@@ -209,7 +266,8 @@ def make_batch(shape, dtype, seed=0):
     return x, y
 
 
-def method_name(method: str) -> str:
+def method_row(method: str) -> str:
+    """The row name of a method other than CutMix (batch mode)."""
     return f"keras_cutmix {method}"
 
 
@@ -225,7 +283,7 @@ def layer_factories(include_keras_cv: bool, methods=()) -> tuple[dict, dict]:
         KERAS: lambda: wrap_dict(keras.layers.CutMix(seed=1)),
     }
     for method in methods:
-        factories[method_name(method)] = lambda m=method: wrap_ours(getattr(keras_cutmix, m)(mode="batch", seed=1))
+        factories[method_row(method)] = lambda m=method: wrap_ours(getattr(keras_cutmix, m)(mode="batch", seed=1))
     skipped = {}
     if include_keras_cv:
         try:
@@ -236,9 +294,6 @@ def layer_factories(include_keras_cv: bool, methods=()) -> tuple[dict, dict]:
             skipped[KERAS_CV] = f"not importable: {short_error(exc)}"
     else:
         skipped[KERAS_CV] = "skipped (--no-keras-cv)"
-    model_cls = getattr(keras_cutmix, "CutMixModel", None)
-    if model_cls is None:
-        skipped["keras_cutmix.CutMixModel"] = "not in this version of keras_cutmix (fit setting only)"
     return factories, skipped
 
 
@@ -268,7 +323,7 @@ def tf_direct(setting, shape, dtype, factories, repeats):
     reverse = tf.constant(np.arange(shape[0])[::-1].astype("int32"))
     jit = setting == "xla"
     out = np.empty_like(xn)
-    calls = {"memcpy": lambda: np.copyto(out, xn)}
+    calls: dict = {"memcpy": lambda: np.copyto(out, xn)}
     copy = tf.function(lambda a: tf.gather(a, reverse), jit_compile=jit)
     calls["copy"] = lambda: copy(x)
     seed = tf.constant([1, 2], tf.int64)
@@ -277,7 +332,7 @@ def tf_direct(setting, shape, dtype, factories, repeats):
     for name, make in factories.items():
         fn = tf.function(make(), jit_compile=jit)
         calls[name] = lambda fn=fn: fn(x, y)
-    return time_cells(calls, repeats)
+    return run_rounds({name: timed(call) for name, call in calls.items()}, repeats)
 
 
 def tf_map(shape, dtype, factories, repeats, batches, warm=2):
@@ -309,11 +364,11 @@ def tf_map(shape, dtype, factories, repeats, batches, warm=2):
     for name, fn in fns.items():
         ds = base.map(fn, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
         blocks[name] = functools.partial(iterator_block, ds, warm, batches)
-    return throughput(time_blocks(blocks, repeats), shape[0], batches)
+    return throughput(run_rounds(blocks, repeats, warmup=1), shape[0], batches)
 
 
-def iterator_block(iterable, warm, batches, sync=lambda out: out):
-    """Seconds for `batches` batches of a fresh iterator over `iterable`, after `warm` untimed ones."""
+def iterator_block(iterable, warm, batches, sync=lambda out: out) -> dict:
+    """Probe: `batches` batches of a fresh iterator over `iterable`, after `warm` untimed ones."""
     it = iter(iterable)
     for _ in range(warm):
         sync(next(it))
@@ -322,7 +377,7 @@ def iterator_block(iterable, warm, batches, sync=lambda out: out):
         sync(next(it))
     elapsed = clock() - start
     del it
-    return elapsed
+    return {"t": elapsed}
 
 
 def throughput(cells, batch_size, batches):
@@ -332,26 +387,6 @@ def throughput(cells, batch_size, batches):
             cell["images_per_s"] = batch_size * batches / cell["median"]
             cell["batch_s"] = cell["median"] / batches
     return cells
-
-
-def time_blocks(blocks: dict, repeats: int) -> dict:
-    """Like time_cells, for callables that time themselves and return seconds."""
-    out, live = {}, {}
-    for name, block in blocks.items():
-        if isinstance(block, str):
-            out[name] = {"error": block}
-            continue
-        try:
-            block()  # warm-up (tracing, compilation)
-            live[name] = block
-        except Exception as exc:
-            out[name] = {"error": short_error(exc)}
-    times = {name: [] for name in live}
-    for name, block in rotations(live, repeats):
-        times[name].append(block())
-    for name, ts in times.items():
-        out[name] = {"times": ts, "median": statistics.median(ts)}
-    return {name: out[name] for name in blocks}
 
 
 def small_cnn(shape, dtype, cutmix_layer=None):
@@ -398,25 +433,24 @@ def fit_step(shape, dtype, factories, steps, quick=False):
         variants[KERAS] = (lambda: keras.layers.CutMix(seed=1), jit and backend != "tensorflow")
     if KERAS_CV in factories and not quick and backend == "tensorflow":
         variants[KERAS_CV] = (lambda: __import__("keras_cv").layers.CutMix(seed=1), False)
-    model_cls = getattr(keras_cutmix, "CutMixModel", None)
-    if model_cls is not None and _takes_model(model_cls):
-        variants[MODEL] = ("model", jit)
-    calls, compile_modes = {}, {}
+    variants[MODEL] = ("model", jit)
+    calls: dict = {}
+    compile_modes = {}
     for name, (make, jit_compile) in variants.items():
         try:
             if make == "model":
-                model = model_cls(small_cnn(shape, dtype), seed=1)
+                model = keras_cutmix.CutMixModel(small_cnn(shape, dtype), seed=1)
             else:
                 model = small_cnn(shape, dtype, None if make is None else make())
             model.compile(optimizer="adam", loss=loss, jit_compile=jit_compile)
             compile_modes[name] = f"jit_compile={jit_compile}"
-            calls[name] = lambda model=model: model.train_on_batch(x, y)
+            calls[name] = timed(lambda model=model: model.train_on_batch(x, y))
         except Exception as exc:
             calls[name] = short_error(exc)
     with warnings.catch_warnings():
         # "CutMix is used as a layer of a model, where labels never reach it": timed as such on purpose.
         warnings.simplefilter("ignore", UserWarning)
-        cells = time_cells(calls, steps, warmup=2)
+        cells = run_rounds(calls, steps, warmup=2)
     for name, cell in cells.items():
         if "median" in cell:
             cell["step_s"] = cell["median"]
@@ -486,41 +520,24 @@ def tf_epoch(shape, dtype, factories, repeats, batches):
         name: epoch_pipeline(xn, ids, fn, batches) for name, fn in epoch_functions(shape, factories, names).items()
     }
 
-    def epoch(ds):
-        start = time.perf_counter()
+    def epoch(ds) -> dict:
+        start = clock()
         it = iter(ds)
         next(it)
-        first = time.perf_counter() - start
+        first = clock() - start
         for _ in it:
             pass
         del it
-        return time.perf_counter() - start, first
+        return {"t": clock() - start, "first": first}
 
-    out, live = {}, {}
-    for name, ds in pipelines.items():
-        try:
-            epoch(ds)  # tracing, and XLA's compilation (once per process)
-            live[name] = ds
-        except Exception as exc:
-            out[name] = {"error": short_error(exc)}
-    times = {name: [] for name in live}
-    firsts = {name: [] for name in live}
-    for name, ds in rotations(live, repeats):
-        total, first = epoch(ds)
-        times[name].append(total)
-        firsts[name].append(first)
-    for name in live:
-        cell = {
-            "times": times[name],
-            "median": statistics.median(times[name]),
-            "first_times": firsts[name],
-            "first_s": statistics.median(firsts[name]),
-            "batches": batches,
-        }
-        if NOMIX in live:
-            cell["cost_s"] = statistics.median(a - b for a, b in zip(times[name], times[NOMIX]))
-        out[name] = cell
-    return {name: out[name] for name in pipelines}
+    # The first epoch of each is untimed: tracing, and XLA's compilation (once per process).
+    cells = run_rounds({name: functools.partial(epoch, ds) for name, ds in pipelines.items()}, repeats, warmup=1)
+    for cell in cells.values():
+        if "times" in cell:
+            cell["batches"] = batches
+            if "times" in cells[NOMIX]:
+                cell["cost_s"] = statistics.median(a - b for a, b in zip(cell["times"], cells[NOMIX]["times"]))
+    return cells
 
 
 def tf_fit_epoch(shape, dtype, factories, repeats, batches):
@@ -533,7 +550,7 @@ def tf_fit_epoch(shape, dtype, factories, repeats, batches):
 
     xn, _ = make_batch(shape, dtype)
     ids = np.random.default_rng(0).integers(0, NUM_CLASSES, shape[0])
-    calls = {}
+    calls: dict = {}
     fns = epoch_functions(shape, factories, [*list(OURS), KERAS])
     # In the model: the no-mix pipeline, CutMix in the compiled train step.
     fns[MODEL] = fns[NOMIX]
@@ -556,15 +573,17 @@ def tf_fit_epoch(shape, dtype, factories, repeats, batches):
             return tf.cast(images, "float32"), labels
 
         ds = epoch_pipeline(xn, ids, cast, batches)
-        calls[name] = lambda model=model, ds=ds: model.fit(ds, epochs=1, verbose=0)
+        calls[name] = timed(lambda model=model, ds=ds: model.fit(ds, epochs=1, verbose=0))
         # The workaround for the per-iterator cost: an endless pipeline and
         # `steps_per_epoch`, with which Keras keeps one iterator for the whole
         # `fit`; timed per epoch over ONE_ITERATOR_EPOCHS epochs.
         endless = epoch_pipeline(xn, ids, cast, batches).repeat()
-        calls[name + ONE_ITERATOR] = lambda model=model, ds=endless: model.fit(
-            ds, epochs=ONE_ITERATOR_EPOCHS, steps_per_epoch=batches, verbose=0
+        calls[name + ONE_ITERATOR] = timed(
+            lambda model=model, ds=endless: model.fit(
+                ds, epochs=ONE_ITERATOR_EPOCHS, steps_per_epoch=batches, verbose=0
+            )
         )
-    cells = time_cells(calls, repeats, warmup=1)
+    cells = run_rounds(calls, repeats, warmup=1)
     for name, cell in cells.items():
         if name.endswith(ONE_ITERATOR) and "times" in cell:
             cell["times"] = [t / ONE_ITERATOR_EPOCHS for t in cell["times"]]
@@ -577,16 +596,6 @@ def tf_fit_epoch(shape, dtype, factories, repeats, batches):
     return cells
 
 
-def _takes_model(cls) -> bool:
-    import inspect
-
-    try:
-        params = list(inspect.signature(cls).parameters)
-    except (TypeError, ValueError):
-        return False
-    return bool(params) and params[0] in ("model", "inner", "base_model", "network")
-
-
 # --------------------------------------------------------------------------- JAX / torch direct call
 
 
@@ -596,7 +605,7 @@ def other_backend_direct(shape, dtype, factories, repeats):
     xn, yn = make_batch(shape, dtype)
     rev = np.arange(shape[0])[::-1].astype("int32")
     out_host = np.empty_like(xn)
-    calls = {"memcpy": lambda: np.copyto(out_host, xn)}
+    calls: dict = {"memcpy": lambda: np.copyto(out_host, xn)}
     if backend == "jax":
         import jax
         import jax.numpy as jnp
@@ -618,7 +627,7 @@ def other_backend_direct(shape, dtype, factories, repeats):
 
             def run(jitted=jitted, layer=layer, holder=holder):
                 if "state" not in holder:
-                    layer_call_build(layer, x, y)
+                    build_layer(layer, x, y)
                     holder["state"] = [v.value for v in layer.non_trainable_variables]
                 out, holder["state"] = jitted(holder["state"], x, y)
                 return out
@@ -647,7 +656,7 @@ def other_backend_direct(shape, dtype, factories, repeats):
             fn = make()
             calls[name] = lambda fn=fn: fn(x, y)
         device_name = torch.cuda.get_device_name(0) if on_gpu else f"cpu ({torch.get_num_threads()} threads)"
-    cells = time_cells(calls, repeats, sync=sync)
+    cells = run_rounds({name: timed(call, sync) for name, call in calls.items()}, repeats)
     nbytes = xn.nbytes
     for cell in cells.values():
         if "median" in cell:
@@ -668,7 +677,8 @@ def host_pipeline(shape, dtype, factories, repeats, batches, quick=False):
     (`num_workers > 0` would add the transfer of every batch between
     processes, the same for every implementation). fn is nothing (no-op map),
     a copy of the batch in the framework (the floor: every image moved to
-    another slot), keras_cutmix, or keras.layers.CutMix. Each timed block
+    another slot), NumPy's copy into a preallocated buffer (memcpy),
+    keras_cutmix, or keras.layers.CutMix. Each timed block
     makes a fresh iterator, pulls one batch untimed, then times `batches`
     batches; blocks rotate over the implementations.
     """
@@ -691,6 +701,10 @@ def host_pipeline(shape, dtype, factories, repeats, batches, quick=False):
         fns[NOOP] = lambda x, y: (x, y)
         fns["copy"] = lambda x, y: (x[torch_reverse], y)
         sync = lambda out: out
+    # The bare floor: NumPy's copy into a preallocated buffer (no allocation, no
+    # conversion to a backend array), the "t/memcpy" ratios.
+    buffer = np.empty_like(xn)
+    fns["memcpy"] = lambda x, y: (np.copyto(buffer, np.asarray(x)) or buffer, y)
     for name, make in factories.items():
         fns[name] = make()
     blocks = {}
@@ -698,7 +712,7 @@ def host_pipeline(shape, dtype, factories, repeats, batches, quick=False):
         iterable = _host_iterable(backend, xn, yn, fn, shape[0], batches + 1)
         blocks[name] = functools.partial(iterator_block, iterable, 1, batches, sync)
     with _one_torch_thread(backend):
-        return throughput(time_blocks(blocks, repeats), shape[0], batches)
+        return throughput(run_rounds(blocks, repeats, warmup=1), shape[0], batches)
 
 
 def _host_iterable(backend, xn, yn, fn, batch_size, batches):
@@ -750,7 +764,8 @@ def factories_call(name):
     return call
 
 
-def layer_call_build(layer, x, y):
+def build_layer(layer, x, y):
+    """Build a layer by calling it once (its state, read by `stateless_call`, exists after)."""
     if not layer.built:
         layer({"images": x, "labels": y})
 
@@ -882,7 +897,7 @@ def epoch_ratio_rows(setting, size, dtype, cells, batches):
     return rows
 
 
-def run_setting(setting, shape, dtype, factories, repeats, quick, fit_sides, epoch_batches):
+def run_setting(setting, shape, dtype, factories, repeats, quick, fit_sides, fit_dtypes, epoch_batches):
     """Yield (cells, size label, extra row fields, start time) for each cell of one setting × size × dtype."""
     size = "x".join(map(str, shape))
     t0 = time.time()
@@ -914,7 +929,7 @@ def run_setting(setting, shape, dtype, factories, repeats, quick, fit_sides, epo
         elif setting == "fit":
             if (not quick and shape[1] not in fit_sides) or (quick and dtype != "float32"):
                 return
-            if ARGS.fit_dtypes and dtype not in ARGS.fit_dtypes.split(","):
+            if fit_dtypes and dtype not in fit_dtypes:
                 return
             steps = 3 if quick else (30 if shape[1] < 100 else 5)
             cells, fit_shape = fit_step(shape, dtype, factories, steps, quick)
@@ -952,8 +967,11 @@ def device_label() -> str:
     return "cpu"
 
 
-def main() -> int:
-    args = ARGS
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    load_backend(args.backend)
+    global clock
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     quick = args.quick
     repeats = args.repeats or (2 if quick else 7)
     backend = keras.backend.backend()
@@ -969,15 +987,19 @@ def main() -> int:
         sizes = QUICK_SIZES if quick else HOST_SIZES if settings == ["host"] else FULL_SIZES
     dtypes = args.dtypes.split(",")
     fit_sides = {int(s) for s in args.fit_sizes.split(",") if s}
+    fit_dtypes = args.fit_dtypes.split(",") if args.fit_dtypes else None
+    known_methods = other_methods()
     methods = args.methods or ("all" if backend == "tensorflow" else "none")
-    methods = list(METHODS) if methods == "all" else [] if methods == "none" else methods.split(",")
-    unknown = [m for m in methods if m not in METHODS]
+    methods = known_methods if methods == "all" else [] if methods == "none" else methods.split(",")
+    unknown = [m for m in methods if m not in known_methods]
     if unknown:
-        raise SystemExit(f"unknown methods {unknown}; choose among {list(METHODS)}")
+        raise SystemExit(f"unknown methods {unknown}; choose among {known_methods}")
     epoch_batches = [int(b) for b in args.epoch_batches.split(",")] if args.epoch_batches else None
     factories, skipped = layer_factories(include_keras_cv=not args.no_keras_cv, methods=methods)
     started = time.time()
-    results, ratios, notes = [], [], dict(skipped)
+    results: list = []
+    ratios: list = []
+    notes = dict(skipped)
     device = None
     print(
         f"keras_cutmix bench: backend {backend}, settings {settings}, repeats {repeats}, sizes {sizes}, "
@@ -990,7 +1012,7 @@ def main() -> int:
         for shape in sizes:
             for dtype in dtypes:
                 for cells, size, extra, t0 in run_setting(
-                    setting, shape, dtype, factories, repeats, quick, fit_sides, epoch_batches
+                    setting, shape, dtype, factories, repeats, quick, fit_sides, fit_dtypes, epoch_batches
                 ):
                     if setting == "direct":
                         device = extra.get("device", device)
@@ -1045,163 +1067,152 @@ def _jsonable(row: dict) -> dict:
     return {k: (float(v) if isinstance(v, (np.floating,)) else v) for k, v in row.items()}
 
 
+# --------------------------------------------------------------------------- targets
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """One of the issues' targets, checked on the ratio rows of one run.
+
+    `text` names it and ends with its bound, "(>= 3)" or "(<= 1.3)"; it is
+    formatted with each checked row's impl, size, dtype and batches. The
+    rows checked: `setting`, `dtypes`, `batches`, each of `impls` (None:
+    every keras_cutmix row the run has but those named "(no XLA)"), at
+    `sizes`: "small" and "big" (the run's 32x32 and 224x224 sizes; a size
+    the run lacks is skipped, a row it lacks reads None), "gpu" (the direct
+    setting's sizes measured on a GPU) or "measured" (every size and dtype of
+    the setting's rows). The value is the row's `key` minus `offset`; key
+    FLOAT_OVER_UINT8 is a float32 cell's time over its uint8 twin's.
+    """
+
+    text: str
+    setting: str
+    key: str
+    sizes: tuple[str, ...] = ("small", "big")
+    dtypes: tuple[str, ...] = ("float32",)
+    impls: tuple[str, ...] | None = OURS
+    batches: int | None = None
+    offset: float = 0.0
+
+
+FLOAT_OVER_UINT8 = "float32/uint8"
+BOTH = ("float32", "uint8")
+BIG, GPU, MEASURED = ("big",), ("gpu",), ("measured",)
+KERAS_OURS, KERAS_COST = f"{KERAS}/ours", f"{KERAS}/ours cost"
+TARGETS = (
+    Target("map throughput {impl} / keras.layers.CutMix, {size} float32 (>= 3)", "map", KERAS_OURS),
+    Target("xla {impl} / copy, {size} float32 (<= 3)", "xla", "t/floor", BIG),
+    Target("xla {impl} / memcpy, {size} float32 (<= 3)", "xla", "t/memcpy", BIG),
+    *(
+        Target(f"{setting} {{impl}} float32 time / uint8 time, {{size}} (>= 2.5)", setting, FLOAT_OVER_UINT8, BIG)
+        for setting in ("tf.function", "xla", "map", "direct")
+    ),
+    Target("GPU {impl} / device copy, {size} float32 (<= 2)", "direct", "t/floor", GPU),
+    Target("GPU keras.layers.CutMix / {impl}, {size} float32 (>= 3)", "direct", KERAS_OURS, GPU),
+    # Issue #15: as fit pays it.
+    Target(
+        "epoch cost of {impl} / cost of a copy, {batches}-batch epochs, {size} float32 (<= 2)",
+        "epoch",
+        "cost/copy cost",
+        ("small",),
+        batches=8,
+    ),
+    Target(
+        "epoch cost of keras.layers.CutMix / {impl}, {batches}-batch epochs, {size} float32 (>= 3)",
+        "epoch",
+        KERAS_COST,
+        batches=8,
+    ),
+    # The two ways that keep the per-iterator cost out of every epoch
+    # (benchmarks/README.md): CutMixModel, and one iterator per fit. (Under
+    # fit a copy's cost hides behind the training step: within noise of 0.)
+    Target(
+        "fit-epoch cost of keras.layers.CutMix / {impl}, {batches}-batch epochs, {size} float32 (>= 3)",
+        "fit-epoch",
+        KERAS_COST,
+        MEASURED,
+        impls=(MODEL, *(name + ONE_ITERATOR for name in OURS)),
+        batches=8,
+    ),
+    Target("map {impl} / copy, steady state, {size} {dtype} (<= 1.3)", "map", "t/floor", dtypes=BOTH),
+    # Issue #18: in a host pipeline (grain map on JAX, torch DataLoader collate), every size and dtype.
+    Target("host throughput {impl} / keras.layers.CutMix, {size} {dtype} (>= 3)", "host", KERAS_OURS, MEASURED, BOTH),
+    Target("host {impl} / copy of the batch, {size} {dtype} (<= 3)", "host", "t/floor", MEASURED, BOTH),
+    Target(
+        "fit step overhead of in-model {impl}, {size} float32 (<= 0.05)",
+        "fit",
+        "t/floor",
+        MEASURED,
+        impls=None,
+        offset=1,
+    ),
+)
+
+
+def check_targets(results, ratios) -> list:
+    """The issues' targets (`TARGETS`) on this run's numbers; value None where a row was not measured."""
+    settings = {r["setting"] for r in results}
+    named_sizes = {
+        "small": next((r["size"] for r in results if r["size"].endswith("32x32x3") and r["setting"] != "fit"), None),
+        "big": next((r["size"] for r in results if r["size"].endswith("224x224x3")), None),
+        "gpu": sorted({r["size"] for r in results if r["setting"] == "direct" and r.get("gpu")}),
+    }
+    checked = []
+    if "direct" in settings and not named_sizes["gpu"]:
+        text = "GPU targets (<= 2x copy, >= 3x keras.layers.CutMix): no GPU on this machine"
+        checked.append({"target": text, "value": None, "limit": 2.0, "better": "lower", "met": None})
+    for target in TARGETS:
+        if target.setting not in settings:
+            continue
+        rows = [
+            r
+            for r in ratios
+            if r["setting"] == target.setting
+            and r["dtype"] in target.dtypes
+            and (target.batches is None or r.get("batches") == target.batches)
+        ]
+        for size, dtype in _target_cells(target, rows, named_sizes):
+            impls = target.impls
+            if impls is None:
+                mine = (r for r in rows if r["size"] == size and r["dtype"] == dtype and is_ours(r["impl"]))
+                impls = tuple(r["impl"] for r in mine if "(no XLA)" not in r["impl"])
+            for impl in impls:
+                text = target.text.format(impl=impl, size=size, dtype=dtype, batches=target.batches)
+                checked.append(_checked(text, _target_value(target, results, rows, size, dtype, impl)))
+    return checked
+
+
+def _checked(text: str, value) -> dict:
+    better = "higher" if "(>= " in text else "lower"
+    limit = float(text.rsplit(" ", 1)[1].rstrip(")"))
+    met = None if value is None else (value >= limit if better == "higher" else value <= limit)
+    return {"target": text, "value": value, "limit": limit, "better": better, "met": met}
+
+
+def _target_cells(target: Target, rows: list, named_sizes: dict) -> list:
+    """The (size, dtype) cells a target is checked at."""
+    if target.sizes == MEASURED:
+        return list(dict.fromkeys((r["size"], r["dtype"]) for r in rows))
+    sizes = named_sizes["gpu"] if target.sizes == GPU else [named_sizes[name] for name in target.sizes]
+    return [(size, dtype) for size in sizes if size is not None for dtype in target.dtypes]
+
+
+def _target_value(target: Target, results: list, rows: list, size: str, dtype: str, impl: str):
+    if target.key == FLOAT_OVER_UINT8:
+        cells = [_find(results, setting=target.setting, size=size, dtype=d, impl=impl) for d in BOTH]
+        if all(cell and "median" in cell for cell in cells):
+            return cells[0]["median"] / cells[1]["median"]
+        return None
+    row = next((r for r in rows if r["size"] == size and r["dtype"] == dtype and r["impl"] == impl), None)
+    value = None if row is None else row.get(target.key)
+    return None if value is None else value - target.offset
+
+
 def _find(results, **keys):
     for r in results:
         if all(r.get(k) == v for k, v in keys.items()):
             return r
     return None
-
-
-def check_targets(results, ratios) -> list:
-    """The issue's CPU targets, from this run's numbers (None when not measured)."""
-    targets = []
-    big = next((r["size"] for r in results if r["size"].endswith("224x224x3")), None)
-    small = next((r["size"] for r in results if r["size"].endswith("32x32x3") and r["setting"] != "fit"), None)
-
-    def add(name, value, limit, better):
-        met = None if value is None else (value >= limit if better == "higher" else value <= limit)
-        targets.append({"target": name, "value": value, "limit": limit, "better": better, "met": met})
-
-    settings = {r["setting"] for r in results}
-    for size in (small, big) if "map" in settings else ():
-        if size is None:
-            continue
-        for ours in OURS:
-            r = next(
-                (
-                    x
-                    for x in ratios
-                    if x["setting"] == "map" and x["size"] == size and x["dtype"] == "float32" and x["impl"] == ours
-                ),
-                None,
-            )
-            add(
-                f"map throughput {ours} / keras.layers.CutMix, {size} float32 (>= 3)",
-                r.get(f"{KERAS}/ours") if r else None,
-                3.0,
-                "higher",
-            )
-    if big and "xla" in settings:
-        for ours in OURS:
-            r = next(
-                (
-                    x
-                    for x in ratios
-                    if x["setting"] == "xla" and x["size"] == big and x["dtype"] == "float32" and x["impl"] == ours
-                ),
-                None,
-            )
-            add(f"xla {ours} / copy, {big} float32 (<= 3)", r.get("t/floor") if r else None, 3.0, "lower")
-            add(f"xla {ours} / memcpy, {big} float32 (<= 3)", r.get("t/memcpy") if r else None, 3.0, "lower")
-    if big:
-        for setting in ("tf.function", "xla", "map", "direct"):
-            if setting not in settings:
-                continue
-            for ours in OURS:
-                f32 = _find(results, setting=setting, size=big, dtype="float32", impl=ours)
-                u8 = _find(results, setting=setting, size=big, dtype="uint8", impl=ours)
-                value = None
-                if f32 and u8 and "median" in f32 and "median" in u8:
-                    value = f32["median"] / u8["median"]
-                add(f"{setting} {ours} float32 time / uint8 time, {big} (>= 2.5)", value, 2.5, "higher")
-    direct = [r for r in results if r["setting"] == "direct"]
-    if direct and not any(r.get("gpu") for r in direct):
-        add("GPU targets (<= 2x copy, >= 3x keras.layers.CutMix): no GPU on this machine", None, 2.0, "lower")
-    for size in sorted({r["size"] for r in direct if r.get("gpu")}):
-        for ours in OURS:
-            r = next(
-                (
-                    x
-                    for x in ratios
-                    if x["setting"] == "direct" and x["size"] == size and x["dtype"] == "float32" and x["impl"] == ours
-                ),
-                None,
-            )
-            add(f"GPU {ours} / device copy, {size} float32 (<= 2)", r.get("t/floor") if r else None, 2.0, "lower")
-            add(
-                f"GPU keras.layers.CutMix / {ours}, {size} float32 (>= 3)",
-                r.get(f"{KERAS}/ours") if r else None,
-                3.0,
-                "higher",
-            )
-    # Issue #15: as fit pays it.
-    for batches in (8,) if "epoch" in settings else ():
-        for size in (small, big):
-            rows = [
-                x
-                for x in ratios
-                if x["setting"] == "epoch"
-                and x["size"] == size
-                and x["dtype"] == "float32"
-                and x.get("batches") == batches
-            ]
-            for ours in OURS:
-                r = next((x for x in rows if x["impl"] == ours), None)
-                if size is None:
-                    continue
-                if size == small:
-                    add(
-                        f"epoch cost of {ours} / cost of a copy, {batches}-batch epochs, {size} float32 (<= 2)",
-                        r.get("cost/copy cost") if r else None,
-                        2.0,
-                        "lower",
-                    )
-                add(
-                    f"epoch cost of keras.layers.CutMix / {ours}, {batches}-batch epochs, {size} float32 (>= 3)",
-                    r.get(f"{KERAS}/ours cost") if r else None,
-                    3.0,
-                    "higher",
-                )
-    # The keras target for the two ways that keep the per-iterator cost out of
-    # every epoch (benchmarks/README.md): CutMixModel, and one iterator per fit.
-    # (Under fit a copy's cost hides behind the training step: within noise of 0.)
-    fit_rows = [x for x in ratios if x["setting"] == "fit-epoch" and x["dtype"] == "float32" and x.get("batches") == 8]
-    for impl in (MODEL, *(name + ONE_ITERATOR for name in OURS)) if fit_rows else ():
-        r = next((x for x in fit_rows if x["impl"] == impl), None)
-        size = r["size"] if r else small
-        add(
-            f"fit-epoch cost of keras.layers.CutMix / {impl}, 8-batch epochs, {size} float32 (>= 3)",
-            r.get(f"{KERAS}/ours cost") if r else None,
-            3.0,
-            "higher",
-        )
-    for size in (small, big) if "map" in settings else ():
-        for dtype in ("float32", "uint8"):
-            for ours in OURS:
-                r = next(
-                    (
-                        x
-                        for x in ratios
-                        if x["setting"] == "map" and x["size"] == size and x["dtype"] == dtype and x["impl"] == ours
-                    ),
-                    None,
-                )
-                if size is not None:
-                    add(
-                        f"map {ours} / copy, steady state, {size} {dtype} (<= 1.3)",
-                        r.get("t/floor") if r else None,
-                        1.3,
-                        "lower",
-                    )
-    # Issue #18: in a host pipeline (grain map on JAX, torch DataLoader collate), every size and dtype.
-    for r in (x for x in ratios if x["setting"] == "host" and x["impl"] in OURS):
-        where = f"{r['size']} {r['dtype']}"
-        add(f"host throughput {r['impl']} / keras.layers.CutMix, {where} (>= 3)", r.get(f"{KERAS}/ours"), 3.0, "higher")
-        add(f"host {r['impl']} / copy of the batch, {where} (<= 3)", r.get("t/floor"), 3.0, "lower")
-    in_model = [
-        r
-        for r in ratios
-        if r["setting"] == "fit" and r["dtype"] == "float32" and is_ours(r["impl"]) and "(no XLA)" not in r["impl"]
-    ]
-    for r in in_model:
-        if r.get("t/floor") is not None:
-            add(
-                f"fit step overhead of in-model {r['impl']}, {r['size']} float32 (<= 0.05)",
-                r["t/floor"] - 1.0,
-                0.05,
-                "lower",
-            )
-    return targets
 
 
 def print_ratios(ratios):

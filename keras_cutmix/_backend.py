@@ -143,9 +143,85 @@ def ops_for(*tensors: Any) -> Iterator[bool]:
         yield False
 
 
+def using_numpy_ops() -> bool:
+    return bool(getattr(_state, "numpy", False))
+
+
+@contextlib.contextmanager
+def numpy_ops() -> Iterator[None]:
+    """Within this scope `ops` runs on Keras' NumPy backend: host arrays in, host arrays out.
+
+    For NumPy batches outside any traced function (a grain map, a torch
+    DataLoader's collate function): the same math as on every backend, with
+    no transfer to a device and no dispatch per op (`host.host_mix`).
+    """
+    previous = using_numpy_ops()
+    _state.numpy = True
+    try:
+        yield
+    finally:
+        _state.numpy = previous
+
+
+@functools.cache
+def numpy_backend() -> ModuleType | None:
+    """Keras' NumPy backend module, or None where it does not import (it needs JAX for its `nn` ops)."""
+    import importlib
+
+    try:
+        import keras.src.backend as active
+    except ImportError:
+        return None
+    # `keras.src.backend.numpy` names the active backend's numpy ops, which
+    # `keras.ops` calls; importing the NumPy backend package would rebind that
+    # name to the package: put it back.
+    ops_module = active.__dict__.get("numpy")
+    try:
+        return importlib.import_module("keras.src.backend.numpy")
+    except ImportError:
+        return None
+    finally:
+        if ops_module is not None:
+            active.numpy = ops_module
+
+
+def _numpy_backend_loaded() -> ModuleType:
+    np_backend = numpy_backend()
+    if np_backend is None:  # `host.applies` checks first: a caller that did not is a bug
+        raise RuntimeError("Keras' NumPy backend does not import here (it needs JAX): no NumPy ops.")
+    return np_backend
+
+
+def _numpy_convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragged: Any = None) -> Any:
+    """Keras' NumPy `convert_to_tensor`, without its copy of an array that already has the dtype asked for."""
+    import numpy as np
+
+    if isinstance(x, np.ndarray) and (dtype is None or keras.backend.standardize_dtype(dtype) == x.dtype.name):
+        return x
+    return _numpy_backend_loaded().core.convert_to_tensor(x, dtype=dtype, sparse=sparse, ragged=ragged)
+
+
+def _numpy_cast(x: Any, dtype: Any) -> Any:
+    return _numpy_convert_to_tensor(x, dtype=dtype)
+
+
+@functools.cache
+def _numpy_op(name: str) -> Any:
+    if name in ("convert_to_tensor", "cast"):
+        # The batch passes through several conversions: copying it at each would cost a pass per copy.
+        return {"convert_to_tensor": _numpy_convert_to_tensor, "cast": _numpy_cast}[name]
+    np_backend = _numpy_backend_loaded()
+    for module in (np_backend.numpy, np_backend.core, np_backend.nn, np_backend.math, np_backend):
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise AttributeError(f"Keras' NumPy backend has no op {name!r}.")
+
+
 def backend_name() -> str:
     """The backend `ops` currently runs on."""
-    return "tensorflow" if using_tensorflow_ops() else keras.backend.backend()
+    if using_tensorflow_ops():
+        return "tensorflow"
+    return "numpy" if using_numpy_ops() else keras.backend.backend()
 
 
 # ---------------------------------------------------------------------------
@@ -166,6 +242,8 @@ def values_known(x: Any) -> bool:
     if isinstance(x, keras.KerasTensor):
         return False
     name = backend_name()
+    if name == "numpy":
+        return True
     if name == "tensorflow":
         import tensorflow as tf
 
@@ -322,11 +400,13 @@ def _tensorflow_op(name: str) -> Any:
 
 
 class _Ops:
-    """`keras.ops`, or the same names on Keras' TensorFlow backend."""
+    """`keras.ops`, or the same names on Keras' TensorFlow or NumPy backend."""
 
     def __getattr__(self, name: str) -> Any:
         if using_tensorflow_ops():
             return _tensorflow_op(name)
+        if using_numpy_ops():
+            return _numpy_op(name)
         return getattr(keras.ops, name)
 
 

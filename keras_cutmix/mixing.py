@@ -51,6 +51,8 @@ def paste_box(target: Any, source: Any, box: tuple, data_format: str | None, par
         raise ValueError(
             f"`source` must be a scalar or have the target's shape {tuple(target.shape)}; received shape {shape}."
         )
+    if backend_name() == "numpy":
+        return _paste_box_numpy(target, source, box, partner, layout)
     if backend_name() == "torch":
         if partner is not None and _one_host_box(box, target):
             return _paste_one_box_torch(target, source, box, partner, layout)
@@ -91,6 +93,51 @@ def _paste_one_box_torch(target: Any, source: Any, box: tuple, partner: Any, lay
         region = (slice(None), *region)
     partner = ops.convert_to_tensor(partner).long()
     out[(slice(None),) + region] = source[(partner,) + region]
+    return out
+
+
+def _paste_box_numpy(target: Any, source: Any, box: tuple, partner: Any, layout: str) -> np.ndarray:
+    """`paste_box` on host arrays (`_backend.numpy_ops`): the same pixels, in the fewest passes over the batch.
+
+    One box for the batch (batch mode): a copy, then the box region from
+    `source` (the partners' region, gathered by slicing). A box per sample:
+    a copy, then `np.copyto` under a full-size boolean mask of the boxes
+    (the row test and the column test, as `_box_tests` makes them, on the
+    (B, H, W·C) view of channels_last): a mask that broadcasts over channels
+    would send NumPy to its slow broadcasting loop (~7x a copy at 224x224).
+    No loop over samples either way.
+    """
+    top, bottom, left, right = (np.asarray(v).reshape(-1) for v in box)
+    target = np.asarray(target)
+    if np.ndim(source) == 0:
+        source = np.asarray(source, dtype=target.dtype)
+    out = target.copy()
+    height_axis = 2 if layout == "channels_first" else 1
+    if top.shape[0] == 1:
+        rows, cols = slice(int(top[0]), int(bottom[0])), slice(int(left[0]), int(right[0]))
+        if rows.start >= rows.stop or cols.start >= cols.stop:
+            return out
+        region = (slice(None),) * height_axis + (rows, cols)
+        if partner is not None:
+            out[region] = source[(np.asarray(partner),) + region[1:]]
+        else:
+            out[region] = source if source.ndim == 0 else source[region]
+        return out
+    shape = target.shape
+    view = (shape[0], shape[1], shape[2] * shape[3]) if layout == "channels_last" else shape
+    scale = shape[3] if layout == "channels_last" else 1
+    ranks = len(view)
+    per_sample = lambda v: v.reshape((-1,) + (1,) * (ranks - 1))
+    index = lambda axis: np.arange(view[axis]).reshape([-1 if a == axis else 1 for a in range(ranks)])
+    rows_index, cols_index = index(height_axis), index(height_axis + 1)
+    in_rows = (rows_index >= per_sample(top)) & (rows_index < per_sample(bottom))
+    in_cols = (cols_index >= per_sample(left) * scale) & (cols_index < per_sample(right) * scale)
+    mask = in_rows & in_cols
+    if layout == "channels_first":
+        mask = np.repeat(mask, view[1], axis=1)
+    if partner is not None:
+        source = np.take(source, np.asarray(partner), axis=0)
+    np.copyto(out.reshape(view), source if source.ndim == 0 else source.reshape(view), where=mask)
     return out
 
 

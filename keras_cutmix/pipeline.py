@@ -12,7 +12,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_cutmix import inputs, labels, sampling
+from keras_cutmix import host, inputs, labels, sampling
 from keras_cutmix._backend import ops, ops_for
 from keras_cutmix._compiled import compiled_mix
 from keras_cutmix.methods.base import MixOptions
@@ -105,5 +105,9 @@ def draw_and_mix(data: dict, seed: Any, probability: Any, options: MixOptions) -
 def run_functional(options: MixOptions, images: Any, labels: Any, sample_weight: Any, seed: Any, training: bool) -> Any:
     """The functional entry points: call forms in and out, TF ops in TF graphs."""
     data, repack = inputs.unpack(images, labels, sample_weight)
+    if host.applies(data, options):  # NumPy batches: mixed in NumPy (keras_cutmix.host)
+        host_seed = host.to_numpy_seed(seed) if training else None
+        if host_seed is not None or not training:
+            return repack(host.mix(data, host_seed, options, training))
     with ops_for(data[inputs.IMAGES]):
         return repack(apply_mix(data, seed if training else None, options, training))

@@ -301,6 +301,8 @@ def _draw(seed: Any, shape: Sequence[Any], as_uniform: bool) -> Any:
         return _jax_function(as_uniform)(seed, int(rows), int(batch))
     if backend == "torch" and static and _host_torch_seed(seed):
         return ops.convert_to_tensor(_numpy_draw(seed.numpy(), int(rows), int(batch), as_uniform))
+    if backend == "numpy":
+        return _numpy_draw(np.asarray(seed), int(rows), int(batch), as_uniform)
     if backend == "tensorflow":
         if in_xla_context():
             # Inlined: XLA's Threefry where TensorFlow has it, else the rounds
@@ -355,8 +357,8 @@ def fold_in(seed: Any, data: int) -> Any:
     high = ops.convert_to_tensor(_as_int32_word(int(data) >> 32), "int32")
     low = ops.convert_to_tensor(_as_int32_word(int(data)), "int32")
     backend = backend_name()
-    if backend == "torch" and _host_torch_seed(seed):
-        key0, key1 = _numpy_seed_words(seed.numpy())
+    if backend == "numpy" or (backend == "torch" and _host_torch_seed(seed)):
+        key0, key1 = _numpy_seed_words(np.asarray(seed))
         counter = (np.uint32((int(data) >> 32) & 0xFFFFFFFF), np.uint32(int(data) & 0xFFFFFFFF))
         with np.errstate(over="ignore"):
             words = np.array(_numpy_threefry(key0, key1, *counter), dtype=np.uint32)

@@ -1,9 +1,29 @@
 """benchmarks/bench.py --quick runs and writes its JSON report (no timing assertions)."""
 
+import importlib.util
 import json
+import sys
 
 import pytest
-from helpers import run_script
+from helpers import ROOT, run_script
+
+from keras_cutmix.methods import ALL
+
+
+def load_bench():
+    """benchmarks/bench.py as a module (importing it runs nothing: keras is loaded by its `main`)."""
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
+    module = sys.modules.setdefault("bench", importlib.util.module_from_spec(spec))
+    if not hasattr(module, "main"):
+        spec.loader.exec_module(module)  # in sys.modules first: its dataclasses look their module up there
+    return module
+
+
+def test_every_registered_method_is_benchmarked():
+    rows = load_bench().benchmarked_methods()
+    assert list(rows) == [method.name() for method in ALL]
+    assert rows["CutMix"] == ("keras_cutmix batch", "keras_cutmix sample")
+    assert all(rows[method.name()] == (f"keras_cutmix {method.name()}",) for method in ALL if method.name() != "CutMix")
 
 
 @pytest.mark.own_process  # bench.py on the TensorFlow backend, in its own process
@@ -17,9 +37,12 @@ def test_bench_quick_writes_json(tmp_path):
     assert settings == {"tf.function", "xla", "map", "epoch", "fit", "fit-epoch"}
     impls = {row["impl"] for row in report["results"]}
     assert {"copy", "memcpy", "keras_cutmix batch", "keras_cutmix sample", "keras.layers.CutMix"} <= impls
-    methods = {f"keras_cutmix {m}" for m in ("MixUp", "Cutout", "CutMixOrMixUp", "ResizeMix", "FMix")}
+    # Every registered method (keras_cutmix.methods.ALL) has its rows in each per-call setting.
+    methods = {f"keras_cutmix {m.name()}" for m in ALL if m.name() != "CutMix"}
     for setting in ("tf.function", "xla", "map"):
-        assert methods <= {row["impl"] for row in report["results"] if row["setting"] == setting}
+        rows = [row for row in report["results"] if row["setting"] == setting]
+        assert methods <= {row["impl"] for row in rows}
+        assert all("median" in row for row in rows if row["impl"] in methods), rows
     # The fit-shaped settings: fresh iterators per epoch, costs over the no-mix map.
     epoch = [row for row in report["results"] if row["setting"] == "epoch"]
     assert {"no-mix map", "copy", "keras_cutmix batch", "keras_cutmix sample", "keras.layers.CutMix"} <= {
@@ -68,6 +91,7 @@ def test_bench_host_pipelines_write_json(tmp_path, backend):
     assert {row["impl"] for row in rows} == {
         "no-op map",
         "copy",
+        "memcpy",
         "keras_cutmix batch",
         "keras_cutmix sample",
         "keras.layers.CutMix",

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import keras
 
-from keras_cutmix import inputs, rng, streams, validation
+from keras_cutmix import host, inputs, rng, streams, validation
 from keras_cutmix import labels as label_heads
 from keras_cutmix._backend import (
     in_tf_data_function,
@@ -29,6 +29,7 @@ from keras_cutmix._backend import (
     take_inputs_as_given,
     tensorflow_backend,
     using_tensorflow_ops,
+    values_known,
 )
 from keras_cutmix.methods.base import MixOptions
 from keras_cutmix.pipeline import apply_mix
@@ -110,6 +111,9 @@ class MixLayer(keras.layers.Layer):
     # Calls
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        mixed_on_host = self._host_call(args, kwargs)
+        if mixed_on_host is not None:
+            return mixed_on_host
         first = args[0] if args else kwargs.get("images")
         passthrough: dict = {}
         if isinstance(first, dict):
@@ -141,6 +145,28 @@ class MixLayer(keras.layers.Layer):
                 with streams.worker_device():
                     out = super().__call__(*args, **kwargs)
         return {**out, **passthrough} if passthrough else out
+
+    def _host_call(self, args: tuple, kwargs: dict) -> Any:
+        """The call on NumPy batches outside any trace, mixed in NumPy (`keras_cutmix.host`); None elsewhere."""
+        try:
+            arguments = inspect.signature(self.call).bind(*args, **kwargs).arguments
+        except TypeError:
+            return None  # the ops path says what is wrong
+        try:  # a dict's other entries pass through: `repack` puts them back
+            data, repack = inputs.unpack(
+                arguments.get("images"), arguments.get("labels"), arguments.get("sample_weight")
+            )
+        except ValueError:
+            return None
+        if not host.applies(data, self.options) or not values_known(self.probability_variable.value):
+            return None  # not NumPy, or traced (a stateless call inside a compiled step)
+        with streams.worker_device():
+            if arguments.get("training", True) is False:
+                out = host.mix(data, None, self.options, training=False)
+            else:
+                seed, probability = self._seed_and_probability()
+                out = host.mix(data, host.to_numpy_seed(seed), self.options, probability=probability)
+        return repack(out)
 
     def call(self, images: Any, labels: Any = None, sample_weight: Any = None, training: bool = True) -> Any:
         data, repack = inputs.unpack(images, labels, sample_weight)

@@ -12,9 +12,9 @@ repeated each other's draws would be caught.
   under the same `torch.manual_seed`; `fit` on the loader; `PyDataset` with
   two worker processes, mixed differently per batch and per epoch, and `fit`.
 - grain (JAX backend, spawned workers): the recipe (the functional form in a
-  `random_map`, seeded from grain's rng) gives the same batches with 0 and 2
-  workers (1 worker too, checked by hand: each spawned worker costs seconds);
-  the layer in the same map draws differently in each worker.
+  `random_map`, seeded from grain's rng) gives the same batches with 0, 1
+  and 2 workers; the layer in the same map draws differently in each worker,
+  and so does the layer as an operation of a `grain.DataLoader(worker_count=2)`.
 
 Spawned workers import Keras and the backend, several seconds each: both
 scripts run once, in the torch leg (`own_process`).
@@ -34,7 +34,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 B, H = 4, 8  # classes = batch size; image side
 BATCHES = 4
 SEED = 3
-TIMEOUT_S = 240
+TIMEOUT_S = 420  # spawned workers import Keras and JAX, slow on a loaded 2-core machine
 
 
 def _batch():
@@ -78,8 +78,8 @@ def torch_pipelines(out: dict, tmp: pathlib.Path) -> None:
             return images[i % B], labels[i % B]
 
         @staticmethod
-        def collate(items):
-            return layer((np.stack([x for x, _ in items]), np.stack([y for _, y in items])))
+        def collate(items):  # torch's own collation: CPU tensors in, CPU tensors out
+            return layer(tuple(torch.utils.data.default_collate(items)))
 
     def two_epochs():
         torch.manual_seed(0)
@@ -138,9 +138,21 @@ def grain_pipelines(out: dict, tmp: pathlib.Path) -> None:
     source = [(images[i % B], labels[i % B]) for i in range(BATCHES * B)]
     # Two epochs: `repeat` keeps counting the element index (the recipe) and the workers' calls (the layer).
     dataset = grain.MapDataset.source(source).batch(B).repeat(2).random_map(Mix(), seed=SEED).to_iter_dataset()
-    for workers in (0, 2):  # 1 worker also gives the same batches; left out: each spawned worker costs seconds
+    for workers in (0, 1, 2):
         pipeline = dataset.mp_prefetch(grain.multiprocessing.MultiprocessingOptions(num_workers=workers))
         out[f"grain_{workers}"] = [[recipe.tolist(), by_layer.tolist()] for recipe, by_layer in pipeline]
+
+    class LayerMix(grain.transforms.Map):
+        """The layer as a `grain.DataLoader` operation."""
+
+        def map(self, element):
+            return tuple(_to_numpy(x) for x in layer(element))
+
+    # Unshuffled: every batch holds the same four images, so batches mixed alike are equal.
+    sampler = grain.samplers.IndexSampler(len(source), shuffle=False, seed=0, num_epochs=1)
+    operations = [grain.transforms.Batch(B), LayerMix()]
+    loader = grain.DataLoader(data_source=source, sampler=sampler, operations=operations, worker_count=2)
+    out["grain_loader"] = [y.tolist() for _, y in loader]
 
 
 # ---------------------------------------------------------------------------
@@ -182,13 +194,18 @@ def test_torch_dataloader_workers_draw_their_own_boxes_reproducibly(tmp_path):
     assert all(np.isfinite(out["pydataset_fit_loss"]))
 
 
-def test_grain_recipe_is_the_same_for_0_and_2_workers_and_the_layer_differs_per_worker(tmp_path):
+def test_grain_recipe_is_the_same_for_0_1_and_2_workers_and_the_layer_differs_per_worker(tmp_path):
     out = _run("grain", "jax", tmp_path)
-    recipes = {workers: [batch[0] for batch in out[f"grain_{workers}"]] for workers in (0, 2)}
+    recipes = {workers: [batch[0] for batch in out[f"grain_{workers}"]] for workers in (0, 1, 2)}
     assert len(recipes[0]) == 2 * BATCHES and _distinct(recipes[0]), "two batches (or epochs) mixed alike"
-    assert recipes[0] == recipes[2], "the recipe's batches depend on the number of workers"
+    assert recipes[0] == recipes[1] == recipes[2], "the recipe's batches depend on the number of workers"
     by_layer = [batch[1] for batch in out["grain_2"]]
     assert len(by_layer) == 2 * BATCHES and _distinct(by_layer), "grain's two workers repeated each other's draws"
+    # grain.DataLoader(worker_count=2): worker 0 mixes batches 0 and 2, worker 1 batches 1 and 3.
+    loader = out["grain_loader"]
+    assert len(loader) == BATCHES and _distinct(loader), "the DataLoader's two workers repeated each other's draws"
+    for y in loader:
+        np.testing.assert_allclose(np.sum(y, axis=1), 1.0, atol=1e-6)
 
 
 if __name__ == "__main__":

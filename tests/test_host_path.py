@@ -1,0 +1,158 @@
+"""The host path (keras_cutmix.host): NumPy batches mixed in NumPy, bit for bit as the ops path mixes tensors.
+
+On every backend: the functional forms and the layers given NumPy arrays
+return NumPy arrays equal, value and dtype, to what the ops path returns
+for the same batch and seed (`ops_path()` turns the host path off); the
+layer's draw keeps its seed stream and counter across both paths. On
+torch, CPU tensors take the host path too and come out as CPU tensors.
+"""
+
+import contextlib
+
+import keras
+import numpy as np
+import pytest
+from helpers import to_numpy
+
+import keras_cutmix
+from keras_cutmix import host
+from keras_cutmix._backend import numpy_backend
+
+pytestmark = pytest.mark.skipif(numpy_backend() is None, reason="Keras' NumPy backend does not import here")
+
+FUNCTIONS = {"CutMix": keras_cutmix.cutmix, "MixUp": keras_cutmix.mixup, "Cutout": keras_cutmix.cutout}
+B, H, W, CLASSES = 8, 12, 10, 5
+
+
+def _batch(dtype, data_format="channels_last"):
+    images = np.random.default_rng(0).integers(0, 256, (B, H, W, 3)).astype(dtype)
+    if data_format == "channels_first":
+        images = np.ascontiguousarray(images.transpose(0, 3, 1, 2))
+    return images, np.arange(B, dtype="int32") % CLASSES
+
+
+@contextlib.contextmanager
+def ops_path():
+    """The host path off: every call runs the keras.ops path."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(host, "applies", lambda data, options: False)
+        yield
+
+
+def _assert_same(host_out, ops_out):
+    for mine, theirs in zip(host_out, ops_out):
+        assert isinstance(mine, np.ndarray), type(mine)
+        theirs = to_numpy(theirs)
+        assert mine.dtype == theirs.dtype and mine.shape == theirs.shape
+        np.testing.assert_array_equal(mine, theirs)
+
+
+def test_the_host_path_covers_registered_methods():
+    assert set(host.METHODS) == set(FUNCTIONS)
+    assert set(host.METHODS) <= {method.name() for method in keras_cutmix.methods.ALL}
+
+
+def _takes_host_path(method):
+    if method not in host.methods():
+        pytest.skip(f"{method} keeps the ops path on the {keras.backend.backend()} backend (host.methods())")
+
+
+@pytest.mark.parametrize("method", sorted(FUNCTIONS))
+@pytest.mark.parametrize(("mode", "dtype"), [("batch", "float32"), ("sample", "uint8")])  # each compile costs
+def test_functional_on_numpy_is_the_ops_path_bit_for_bit(method, mode, dtype):
+    _takes_host_path(method)
+    images, labels = _batch(dtype)
+    for seed in (0, 7, (3, 2**31 - 5)):
+        options = dict(seed=seed, num_classes=CLASSES, mode=mode)
+        on_host = FUNCTIONS[method](images, labels, **options)
+        with ops_path():
+            on_ops = FUNCTIONS[method](images, labels, **options)
+        _assert_same(on_host, on_ops)
+        assert not np.array_equal(on_host[0], images)  # something was mixed
+
+
+@pytest.mark.parametrize("mode", ["sample"])  # batch mode's slices: the other tests; each compile costs
+def test_channels_first_and_masks_on_numpy_are_the_ops_path(mode):
+    images, labels = _batch("float32", "channels_first")
+    masks = (images[:, 0] > 127).astype("int32")
+    data = {"images": images, "labels": labels, "segmentation_masks": masks, "extra": "kept"}
+    options = dict(seed=11, num_classes=CLASSES, mode=mode, data_format="channels_first")
+    on_host = keras_cutmix.cutmix(data, **options)
+    with ops_path():
+        on_ops = keras_cutmix.cutmix(data, **options)
+    assert on_host["extra"] == "kept"
+    keys = ["images", "labels", "segmentation_masks"]
+    _assert_same([on_host[k] for k in keys], [on_ops[k] for k in keys])
+
+
+@pytest.mark.parametrize("layer_class", [keras_cutmix.CutMix, keras_cutmix.MixUp, keras_cutmix.Cutout])
+def test_layer_on_numpy_draws_as_on_tensors(layer_class):
+    _takes_host_path(layer_class.__name__)
+    images, labels = _batch("uint8")
+    on_host = layer_class(num_classes=CLASSES, seed=5, mode="sample")
+    on_ops = layer_class(num_classes=CLASSES, seed=5, mode="sample")
+    first = on_host((images, labels))  # one (images, labels) element, as grain's `.map(layer)` passes it
+    assert isinstance(first, tuple)
+    with ops_path():
+        _assert_same(first, on_ops((images, labels)))
+        second_by_ops = on_ops(images, labels)
+    second = on_host(images, labels)  # the next call: the layer's counter moved on
+    _assert_same(second, second_by_ops)
+    assert not np.array_equal(first[0], second[0])
+    # The paths share the counter: an ops call after two host calls draws the third.
+    with ops_path():
+        third = on_host(images, labels)
+    _assert_same(on_ops(images, labels), third)
+
+
+def test_layer_on_numpy_outside_training_leaves_pixels_and_makes_labels_dense():
+    images, labels = _batch("uint8")
+    out_images, out_labels = keras_cutmix.CutMix(num_classes=CLASSES, seed=1)(images, labels, training=False)
+    assert isinstance(out_images, np.ndarray) and isinstance(out_labels, np.ndarray)
+    np.testing.assert_array_equal(out_images, images)
+    np.testing.assert_array_equal(out_labels, np.eye(CLASSES, dtype="float32")[labels])
+
+
+def test_tensors_boxes_and_other_methods_keep_the_ops_path():
+    images, labels = _batch("float32")
+    cutmix = keras_cutmix.methods.CutMixOptions()
+    assert host.applies({"images": images, "labels": labels}, cutmix)
+    if keras.backend.backend() != "torch":  # torch: CPU tensors take it too (below)
+        assert not host.applies({"images": keras.ops.convert_to_tensor(images), "labels": labels}, cutmix)
+        assert not host.applies({"images": images, "labels": keras.ops.convert_to_tensor(labels)}, cutmix)
+    boxes = {"boxes": np.zeros((B, 1, 4), "float32"), "labels": np.zeros((B, 1), "int32")}
+    assert not host.applies({"images": images, "bounding_boxes": boxes}, cutmix)
+    assert not host.applies({"images": images}, keras_cutmix.methods.FMixOptions())
+    out, _ = keras_cutmix.cutmix(keras.ops.convert_to_tensor(images), labels, seed=0, num_classes=CLASSES)
+    assert not isinstance(out, np.ndarray)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="CPU tensors take the host path on torch")
+def test_torch_cpu_tensors_take_the_host_path_and_come_out_as_tensors():
+    import torch
+
+    images, labels = _batch("uint8")
+    tensors = (torch.from_numpy(images), torch.from_numpy(labels))
+    on_host = keras_cutmix.cutmix(*tensors, seed=3, num_classes=CLASSES, mode="sample")
+    assert all(isinstance(x, torch.Tensor) and x.device.type == "cpu" for x in on_host)
+    assert host.applies({"images": tensors[0], "labels": tensors[1]}, keras_cutmix.methods.CutMixOptions())
+    with ops_path():
+        on_ops = keras_cutmix.cutmix(*tensors, seed=3, num_classes=CLASSES, mode="sample")
+    _assert_same([x.numpy() for x in on_host], on_ops)
+    features = torch.zeros((B, H, W, 3), requires_grad=True)  # a model's features: the ops path keeps gradients
+    assert not host.applies({"images": features}, keras_cutmix.methods.CutMixOptions())
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        keras_cutmix.methods.CutMixOptions(alpha=0.4),
+        keras_cutmix.methods.CutMixOptions(box_center="gaussian"),
+        keras_cutmix.methods.MixUpOptions(alpha=0.2),
+        keras_cutmix.methods.CutoutOptions(fill_mode="gaussian_noise"),
+    ],
+)
+def test_draws_through_transcendental_functions_keep_the_ops_path(options):
+    # NumPy's log, cos and sigmoid round differently from XLA's and torch's in the last bit.
+    images, labels = _batch("float32")
+    assert not host.applies({"images": images, "labels": labels}, options)
