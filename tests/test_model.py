@@ -305,7 +305,9 @@ def test_manifold_mixup_labels_are_the_feature_blend_weights():
     trainer.fit(source_images(B, H, 24), np.arange(B), batch_size=B, epochs=2, verbose=0, shuffle=False)
     for features, labels in zip(recorder.seen, trainer.labels_seen):
         # Every pixel of feature map i is (1 − w)(i + 1) + w(j + 1), one partner j of weight w.
-        np.testing.assert_allclose(features, label_blends(labels, B)[:, None, None, None], atol=1e-4)
+        np.testing.assert_allclose(
+            features, np.broadcast_to(label_blends(labels, B)[:, None, None, None], features.shape), atol=1e-4
+        )
         assert np.all((labels > 0).sum(axis=1) <= 2)
 
 
