@@ -46,6 +46,12 @@ def _torch_cpu_tensor(value: Any) -> bool:
     )
 
 
+def _jax_x64() -> bool:
+    import jax
+
+    return bool(getattr(jax.config, "jax_enable_x64", False))
+
+
 def _host_leaf(value: Any, torch_in: bool) -> bool:
     """NumPy data (or, when the images are CPU torch tensors, CPU torch tensors): one kind in, the same kind out."""
     if isinstance(value, (np.ndarray, np.generic, int, float, bool)) or value is None:
@@ -102,6 +108,11 @@ def applies(data: dict, options: Any) -> bool:
     torch_in = _torch_cpu_tensor(images)
     if not (isinstance(images, np.ndarray) or torch_in) or inputs.BOUNDING_BOXES in data:
         return False
+    if keras.backend.backend() == "jax" and not _jax_x64():
+        # JAX without x64 holds 64-bit pixels as 32-bit: the ops path's dtypes, not NumPy's, are the answer there.
+        kept = (images, data.get(inputs.SEGMENTATION_MASKS))
+        if any(getattr(getattr(x, "dtype", None), "itemsize", 0) == 8 for x in kept):
+            return False
     if not all(_host_leaf(value, torch_in) for value in data.values()):
         return False
     return not in_tensorflow_graph() and numpy_backend() is not None

@@ -165,7 +165,10 @@ class MixLayer(keras.layers.Layer):
                 out = host.mix(data, None, self.options, training=False)
             else:
                 seed, probability = self._seed_and_probability()
-                out = host.mix(data, host.to_numpy_seed(seed), self.options, probability=probability)
+                host_seed = host.to_numpy_seed(seed)
+                if host_seed is None:  # a symbolic call (Keras infers an output spec): the ops path
+                    return None
+                out = host.mix(data, host_seed, self.options, probability=probability)
         return repack(out)
 
     def call(self, images: Any, labels: Any = None, sample_weight: Any = None, training: bool = True) -> Any:
