@@ -153,7 +153,7 @@ def numpy_ops() -> Iterator[None]:
 
     For NumPy batches outside any traced function (a grain map, a torch
     DataLoader's collate function): the same math as on every backend, with
-    no transfer to a device and no dispatch per op (`host.host_mix`).
+    no transfer to a device and no dispatch per op (`host.mix`).
     """
     previous = using_numpy_ops()
     _state.numpy = True
@@ -187,7 +187,7 @@ def numpy_backend() -> ModuleType | None:
 
 def _numpy_backend_loaded() -> ModuleType:
     np_backend = numpy_backend()
-    if np_backend is None:  # `host.applies` checks first: a caller that did not is a bug
+    if np_backend is None:  # `host.mixes_in_numpy` checks first: a caller that did not is a bug
         raise RuntimeError("Keras' NumPy backend does not import here (it needs JAX): no NumPy ops.")
     return np_backend
 

@@ -1,4 +1,4 @@
-"""The host path: NumPy batches mixed in NumPy, returned as NumPy (issue #18).
+"""The host path: batches on the host come back on the host; most are mixed in NumPy (issue #18).
 
 A grain map or a torch DataLoader's collate function hands the layer host
 arrays (NumPy; CPU tensors on the torch backend) outside any traced
@@ -13,12 +13,16 @@ copy and one masked `np.copyto`), and NumPy comes out, as grain expects
 The draw is the layer's: same seed stream, same counter, the same boxes,
 weights and labels as the ops path (tests/test_host_path.py, bit for bit).
 
-It applies to the methods in `methods()`, with options whose draw is exact
-on every backend (`draws_exactly`: α = 1, uniform box centres, a constant
-fill), when the images are a NumPy array (or a CPU tensor on torch), no
-entry is a tensor of another framework or device, the seed is concrete
-(not traced), and Keras' NumPy backend imports (its `nn` module needs JAX;
-without it the ops path runs). Bounding boxes take the ops path.
+One rule for every method, layer and function: host data in, host data
+out (`kind_of`: NumPy arrays, or CPU torch tensors on the torch backend,
+outside any traced or symbolic call), in the dtypes the backend would give
+(`canonical`: JAX without x64 holds 64-bit numbers as 32-bit). How the
+batch is mixed is a matter of speed only: in NumPy (`mixes_in_numpy`) for
+the methods in `methods()` with options whose draw is exact on every
+backend (`draws_exactly`: α = 1, uniform box centres, a constant fill),
+without bounding boxes, where Keras' NumPy backend imports (its `nn`
+module needs JAX); otherwise on the ops path, whose results `as_kind`
+brings back to the host.
 """
 
 from __future__ import annotations
@@ -30,7 +34,14 @@ import keras
 import numpy as np
 
 from keras_cutmix import inputs
-from keras_cutmix._backend import in_tensorflow_graph, numpy_backend, numpy_ops, values_known
+from keras_cutmix._backend import (
+    in_symbolic_scope,
+    in_tensorflow_graph,
+    numpy_backend,
+    numpy_ops,
+    to_numpy,
+    values_known,
+)
 
 
 def _torch_cpu_tensor(value: Any) -> bool:
@@ -54,7 +65,7 @@ def _jax_x64() -> bool:
 
 def _host_leaf(value: Any, torch_in: bool) -> bool:
     """NumPy data (or, when the images are CPU torch tensors, CPU torch tensors): one kind in, the same kind out."""
-    if isinstance(value, (np.ndarray, np.generic, int, float, bool)) or value is None:
+    if isinstance(value, (np.ndarray, np.generic, int, float, bool, str)) or value is None:
         return True
     if torch_in and _torch_cpu_tensor(value):
         return True
@@ -100,22 +111,61 @@ def draws_exactly(options: Any) -> bool:
     return True
 
 
-def applies(data: dict, options: Any) -> bool:
-    """Whether `data` (the parts of one call, see `inputs.unpack`) takes the host path for `options`' method."""
-    if type(options).name() not in methods() or not draws_exactly(options):
-        return False
+def kind_of(data: dict) -> str | None:
+    """ "numpy" or "torch" where `data` (the parts of one call, see `inputs.unpack`) is a batch on the host, else None.
+
+    "numpy": the images are a NumPy array; "torch": a CPU torch tensor NumPy
+    can view (torch backend). Every other entry must be of the same kind (or
+    NumPy, or a Python value), and the call neither traced (a TF graph) nor
+    symbolic (Keras inferring an output spec). The results come back as this
+    kind, whichever path mixes them.
+    """
     images = data.get(inputs.IMAGES)
     torch_in = _torch_cpu_tensor(images)
-    if not (isinstance(images, np.ndarray) or torch_in) or inputs.BOUNDING_BOXES in data:
-        return False
-    if keras.backend.backend() == "jax" and not _jax_x64():
-        # JAX without x64 holds 64-bit pixels as 32-bit: the ops path's dtypes, not NumPy's, are the answer there.
-        kept = (images, data.get(inputs.SEGMENTATION_MASKS))
-        if any(getattr(getattr(x, "dtype", None), "itemsize", 0) == 8 for x in kept):
-            return False
+    if not (isinstance(images, np.ndarray) or torch_in):
+        return None
     if not all(_host_leaf(value, torch_in) for value in data.values()):
-        return False
-    return not in_tensorflow_graph() and numpy_backend() is not None
+        return None
+    if in_tensorflow_graph() or in_symbolic_scope():
+        return None
+    return "torch" if torch_in else "numpy"
+
+
+def mixes_in_numpy(data: dict, options: Any) -> bool:
+    """Whether the host batch `data` (`kind_of` not None) is mixed in NumPy: bit for bit the ops path, faster."""
+    return (
+        type(options).name() in methods()
+        and draws_exactly(options)
+        and inputs.BOUNDING_BOXES not in data
+        and numpy_backend() is not None
+    )
+
+
+def _narrowed(value: Any) -> Any:
+    """A 64-bit NumPy number array as the 32-bit one JAX without x64 would make of it."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiu" and value.dtype.itemsize == 8:
+        return value.astype(f"{value.dtype.kind}4")
+    return value
+
+
+def canonical(data: dict) -> dict:
+    """`data` in the dtypes the backend gives host arrays: JAX without x64 holds 64-bit numbers as 32-bit."""
+    if keras.backend.backend() != "jax" or _jax_x64():
+        return data
+    return keras.tree.map_structure(_narrowed, data)
+
+
+def as_kind(out: Any, kind: str) -> Any:
+    """The ops path's results (backend tensors) as host data of `kind`: NumPy arrays, or CPU torch tensors."""
+
+    def convert(value: Any) -> Any:
+        if value is None or isinstance(value, (np.ndarray, np.generic, int, float, bool, str)):
+            return value
+        if kind == "torch":
+            return value.cpu()  # the torch backend may have put the batch on an accelerator
+        return to_numpy(value)
+
+    return keras.tree.map_structure(convert, out)
 
 
 def to_numpy_seed(seed: Any) -> Any:
@@ -138,7 +188,10 @@ def to_numpy_seed(seed: Any) -> Any:
 
 
 def mix(data: dict, seed: Any, options: Any, training: bool = True, probability: Any = None) -> dict:
-    """`pipeline.apply_mix` on Keras' NumPy backend: NumPy in, NumPy out (`seed` concrete, see `to_numpy_seed`)."""
+    """`pipeline.apply_mix` on Keras' NumPy backend: host data in, host data out (`seed` concrete, see `to_numpy_seed`).
+
+    For a host batch that `mixes_in_numpy`; the caller keeps the ops path for the others.
+    """
     from keras_cutmix.pipeline import apply_mix
 
     if probability is not None and not isinstance(probability, (int, float)):
@@ -146,6 +199,7 @@ def mix(data: dict, seed: Any, options: Any, training: bool = True, probability:
     torch_in = _torch_cpu_tensor(data[inputs.IMAGES])
     if torch_in:  # NumPy views of the CPU tensors (no copy)
         data = keras.tree.map_structure(lambda x: x.numpy() if _torch_cpu_tensor(x) else x, data)
+    data = canonical(data)
     with numpy_ops():
         out = apply_mix(data, seed, options, training=training, probability=probability)
     if torch_in:  # CPU tensors out, as they came (views of the NumPy results)

@@ -105,9 +105,11 @@ def draw_and_mix(data: dict, seed: Any, probability: Any, options: MixOptions) -
 def run_functional(options: MixOptions, images: Any, labels: Any, sample_weight: Any, seed: Any, training: bool) -> Any:
     """The functional entry points: call forms in and out, TF ops in TF graphs."""
     data, repack = inputs.unpack(images, labels, sample_weight)
-    if host.applies(data, options):  # NumPy batches: mixed in NumPy (keras_cutmix.host)
-        host_seed = host.to_numpy_seed(seed) if training else None
-        if host_seed is not None or not training:
-            return repack(host.mix(data, host_seed, options, training))
+    host_seed = host.to_numpy_seed(seed) if training else None
+    traced = training and seed is not None and host_seed is None
+    kind = None if traced else host.kind_of(data)  # host data comes back as host data (keras_cutmix.host)
+    if kind is not None and host.mixes_in_numpy(data, options):
+        return repack(host.mix(data, host_seed, options, training))
     with ops_for(data[inputs.IMAGES]):
-        return repack(apply_mix(data, seed if training else None, options, training))
+        out = repack(apply_mix(data, seed if training else None, options, training))
+    return out if kind is None else host.as_kind(out, kind)

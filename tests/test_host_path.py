@@ -1,10 +1,11 @@
-"""The host path (keras_cutmix.host): NumPy batches mixed in NumPy, bit for bit as the ops path mixes tensors.
+"""The host path (keras_cutmix.host): host data in, host data out; mixed in NumPy bit for bit as the ops path mixes tensors.
 
-On every backend: the functional forms and the layers given NumPy arrays
-return NumPy arrays equal, value and dtype, to what the ops path returns
-for the same batch and seed (`ops_path()` turns the host path off); the
-layer's draw keeps its seed stream and counter across both paths. On
-torch, CPU tensors take the host path too and come out as CPU tensors.
+On every backend: every registered method's function and layer given NumPy
+arrays returns NumPy arrays; where the batch is mixed in NumPy, they equal,
+value and dtype, what the ops path returns for the same batch and seed
+(`ops_path()` turns NumPy mixing off); the layer's draw keeps its seed
+stream and counter across both paths. On torch, CPU tensors come out as
+CPU tensors.
 """
 
 import contextlib
@@ -35,7 +36,7 @@ def _batch(dtype, data_format="channels_last"):
 def ops_path():
     """The host path off: every call runs the keras.ops path."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(host, "applies", lambda data, options: False)
+        patch.setattr(host, "mixes_in_numpy", lambda data, options: False)
         yield
 
 
@@ -116,15 +117,58 @@ def test_layer_on_numpy_outside_training_leaves_pixels_and_makes_labels_dense():
 def test_tensors_boxes_and_other_methods_keep_the_ops_path():
     images, labels = _batch("float32")
     cutmix = keras_cutmix.methods.CutMixOptions()
-    assert host.applies({"images": images, "labels": labels}, cutmix)
-    if keras.backend.backend() != "torch":  # torch: CPU tensors take it too (below)
-        assert not host.applies({"images": keras.ops.convert_to_tensor(images), "labels": labels}, cutmix)
-        assert not host.applies({"images": images, "labels": keras.ops.convert_to_tensor(labels)}, cutmix)
+    assert host.kind_of({"images": images, "labels": labels}) == "numpy"
+    assert host.mixes_in_numpy({"images": images, "labels": labels}, cutmix)
+    if keras.backend.backend() != "torch":  # torch: CPU tensors are host data too (below)
+        assert host.kind_of({"images": keras.ops.convert_to_tensor(images), "labels": labels}) is None
+        assert host.kind_of({"images": images, "labels": keras.ops.convert_to_tensor(labels)}) is None
     boxes = {"boxes": np.zeros((B, 1, 4), "float32"), "labels": np.zeros((B, 1), "int32")}
-    assert not host.applies({"images": images, "bounding_boxes": boxes}, cutmix)
-    assert not host.applies({"images": images}, keras_cutmix.methods.FMixOptions())
+    assert not host.mixes_in_numpy({"images": images, "bounding_boxes": boxes}, cutmix)
+    assert not host.mixes_in_numpy({"images": images}, keras_cutmix.methods.FMixOptions())
     out, _ = keras_cutmix.cutmix(keras.ops.convert_to_tensor(images), labels, seed=0, num_classes=CLASSES)
     assert not isinstance(out, np.ndarray)
+
+
+def test_symbolic_calls_are_not_host_batches():
+    # Keras infers output specs in a symbolic scope (torch: on CPU zeros): the ops path, no draw on the host.
+    from keras.src.backend.common.symbolic_scope import SymbolicScope
+
+    images, labels = _batch("float32")
+    with SymbolicScope():
+        assert host.kind_of({"images": images, "labels": labels}) is None
+
+
+@pytest.mark.parametrize("method", keras_cutmix.methods.ALL, ids=lambda method: method.name())
+def test_every_method_returns_numpy_for_numpy(method):
+    # One rule for every method and both call forms, whichever path mixes: NumPy in, NumPy out, the ops path's values.
+    images, labels = _batch("float32")
+    masks = (images[..., 0] > 127).astype("int32")
+    data = {"images": images, "labels": labels, "segmentation_masks": masks}
+    targets = [key for key in data if key == "images" or key in method.targets]
+    data = {key: data[key] for key in targets}
+    function = getattr(keras_cutmix, method.function_name)
+    on_host = function(data, seed=4, num_classes=CLASSES)
+    on_tensors = function({k: keras.ops.convert_to_tensor(v) for k, v in data.items()}, seed=4, num_classes=CLASSES)
+    layer = getattr(keras_cutmix, method.name())(num_classes=CLASSES, seed=4)
+    by_layer = layer(data)
+    for key in targets:
+        assert isinstance(on_host[key], np.ndarray) and isinstance(by_layer[key], np.ndarray), key
+        np.testing.assert_array_equal(on_host[key], to_numpy(on_tensors[key]))
+        assert on_host[key].dtype == to_numpy(on_tensors[key]).dtype
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX without x64 holds 64-bit numbers as 32-bit")
+def test_64_bit_host_data_comes_back_in_the_backends_dtypes():
+    images, labels = _batch("float64")
+    masks = (images[..., 0] > 127).astype("int64")
+    data = {"images": images, "labels": labels.astype("int64"), "segmentation_masks": masks}
+    assert host.mixes_in_numpy(data, keras_cutmix.methods.CutMixOptions())  # the fast path is kept
+    on_host = keras_cutmix.cutmix(data, seed=2, num_classes=CLASSES)
+    with ops_path():
+        on_ops = keras_cutmix.cutmix(data, seed=2, num_classes=CLASSES)
+    assert on_host["images"].dtype == "float32" and on_host["segmentation_masks"].dtype == "int32"
+    keys = ["images", "labels", "segmentation_masks"]
+    _assert_same([on_host[k] for k in keys], [on_ops[k] for k in keys])
 
 
 @pytest.mark.skipif(keras.backend.backend() != "torch", reason="CPU tensors take the host path on torch")
@@ -135,12 +179,14 @@ def test_torch_cpu_tensors_take_the_host_path_and_come_out_as_tensors():
     tensors = (torch.from_numpy(images), torch.from_numpy(labels))
     on_host = keras_cutmix.cutmix(*tensors, seed=3, num_classes=CLASSES, mode="sample")
     assert all(isinstance(x, torch.Tensor) and x.device.type == "cpu" for x in on_host)
-    assert host.applies({"images": tensors[0], "labels": tensors[1]}, keras_cutmix.methods.CutMixOptions())
+    assert host.kind_of({"images": tensors[0], "labels": tensors[1]}) == "torch"
     with ops_path():
         on_ops = keras_cutmix.cutmix(*tensors, seed=3, num_classes=CLASSES, mode="sample")
     _assert_same([x.numpy() for x in on_host], on_ops)
     features = torch.zeros((B, H, W, 3), requires_grad=True)  # a model's features: the ops path keeps gradients
-    assert not host.applies({"images": features}, keras_cutmix.methods.CutMixOptions())
+    assert host.kind_of({"images": features}) is None
+    fmixed = keras_cutmix.fmix(*tensors, seed=3, num_classes=CLASSES)  # mixed on the ops path, back on the CPU
+    assert all(isinstance(x, torch.Tensor) and x.device.type == "cpu" for x in fmixed)
 
 
 @pytest.mark.parametrize(
@@ -155,4 +201,4 @@ def test_torch_cpu_tensors_take_the_host_path_and_come_out_as_tensors():
 def test_draws_through_transcendental_functions_keep_the_ops_path(options):
     # NumPy's log, cos and sigmoid round differently from XLA's and torch's in the last bit.
     images, labels = _batch("float32")
-    assert not host.applies({"images": images, "labels": labels}, options)
+    assert not host.mixes_in_numpy({"images": images, "labels": labels}, options)

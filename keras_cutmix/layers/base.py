@@ -111,9 +111,33 @@ class MixLayer(keras.layers.Layer):
     # Calls
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        mixed_on_host = self._host_call(args, kwargs)
-        if mixed_on_host is not None:
-            return mixed_on_host
+        kind, data, repack, training = self._host_batch(args, kwargs)
+        if kind is None:
+            return self._ops_call(args, kwargs)
+        # Host data in, host data out (keras_cutmix.host), mixed in NumPy where that is exact.
+        if not host.mixes_in_numpy(data, self.options):
+            return host.as_kind(self._ops_call(args, kwargs), kind)
+        with streams.worker_device():
+            if training is False:
+                return repack(host.mix(data, None, self.options, training=False))
+            seed, probability = self._seed_and_probability()
+            return repack(host.mix(data, host.to_numpy_seed(seed), self.options, probability=probability))
+
+    def _host_batch(self, args: tuple, kwargs: dict) -> tuple[str | None, dict, Any, Any]:
+        """`host.kind_of` this call's batch (None for tensors, traced or symbolic calls), its parts, their repacking, `training`."""
+        try:
+            arguments = inspect.signature(self.call).bind(*args, **kwargs).arguments
+            data, repack = inputs.unpack(
+                arguments.get("images"), arguments.get("labels"), arguments.get("sample_weight")
+            )
+        except (TypeError, ValueError):
+            return None, {}, None, None  # the ops path says what is wrong
+        # A stateless call inside a compiled step (traced seed or probability) stays on the ops path.
+        traced = not all(values_known(v.value) for v in (self.probability_variable, self.seed_generator.state))
+        return (None if traced else host.kind_of(data)), data, repack, arguments.get("training", True)
+
+    def _ops_call(self, args: tuple, kwargs: dict) -> Any:
+        """The call on backend tensors (or TF ops in a tf.data graph), through Keras' call machinery."""
         first = args[0] if args else kwargs.get("images")
         passthrough: dict = {}
         if isinstance(first, dict):
@@ -145,31 +169,6 @@ class MixLayer(keras.layers.Layer):
                 with streams.worker_device():
                     out = super().__call__(*args, **kwargs)
         return {**out, **passthrough} if passthrough else out
-
-    def _host_call(self, args: tuple, kwargs: dict) -> Any:
-        """The call on NumPy batches outside any trace, mixed in NumPy (`keras_cutmix.host`); None elsewhere."""
-        try:
-            arguments = inspect.signature(self.call).bind(*args, **kwargs).arguments
-        except TypeError:
-            return None  # the ops path says what is wrong
-        try:  # a dict's other entries pass through: `repack` puts them back
-            data, repack = inputs.unpack(
-                arguments.get("images"), arguments.get("labels"), arguments.get("sample_weight")
-            )
-        except ValueError:
-            return None
-        if not host.applies(data, self.options) or not values_known(self.probability_variable.value):
-            return None  # not NumPy, or traced (a stateless call inside a compiled step)
-        with streams.worker_device():
-            if arguments.get("training", True) is False:
-                out = host.mix(data, None, self.options, training=False)
-            else:
-                seed, probability = self._seed_and_probability()
-                host_seed = host.to_numpy_seed(seed)
-                if host_seed is None:  # a symbolic call (Keras infers an output spec): the ops path
-                    return None
-                out = host.mix(data, host_seed, self.options, probability=probability)
-        return repack(out)
 
     def call(self, images: Any, labels: Any = None, sample_weight: Any = None, training: bool = True) -> Any:
         data, repack = inputs.unpack(images, labels, sample_weight)
