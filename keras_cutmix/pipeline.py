@@ -105,9 +105,10 @@ def draw_and_mix(data: dict, seed: Any, probability: Any, options: MixOptions) -
 def run_functional(options: MixOptions, images: Any, labels: Any, sample_weight: Any, seed: Any, training: bool) -> Any:
     """The functional entry points: call forms in and out, TF ops in TF graphs."""
     data, repack = inputs.unpack(images, labels, sample_weight)
-    host_seed = host.to_numpy_seed(seed) if training else None
-    traced = training and seed is not None and host_seed is None
-    kind = None if traced else host.kind_of(data)  # host data comes back as host data (keras_cutmix.host)
+    kind = host.kind_of(data)  # host data comes back as host data (keras_cutmix.host)
+    host_seed = host.to_numpy_seed(seed) if kind is not None and training else None
+    if training and seed is not None and host_seed is None:
+        kind = None  # a traced seed (inside jax.jit, say): the ops path, traced results
     if kind is not None and host.mixes_in_numpy(data, options):
         return repack(host.mix(data, host_seed, options, training))
     with ops_for(data[inputs.IMAGES]):
