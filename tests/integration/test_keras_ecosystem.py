@@ -195,6 +195,7 @@ def test_mixing_layer_inside_a_model_warns_once_and_points_to_cutmixmodel():
         x = keras_cutmix.CutMix(seed=0)(inputs)
         keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
     assert sum("CutMixModel" in str(w.message) for w in record) == 1
+    assert [w.filename for w in record if "CutMixModel" in str(w.message)] == [__file__]  # points at the call
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         keras.Sequential([keras.Input((H, W, 3)), keras_cutmix.Cutout(seed=0)])  # Cutout mixes no labels
