@@ -30,7 +30,9 @@ def test_every_registered_method_is_benchmarked():
 def test_bench_quick_writes_json(tmp_path):
     out = tmp_path / "results.json"
     # One dtype, one timed round: the rows and the report's shape are under test, not the times.
-    run_script("benchmarks/bench.py", "--quick", "--no-keras-cv", "--dtypes", "float32", "--repeats", "1", "--output", out)
+    run_script(
+        "benchmarks/bench.py", "--quick", "--no-keras-cv", "--dtypes", "float32", "--repeats", "1", "--output", out
+    )
     report = json.loads(out.read_text())
     assert set(report) >= {"meta", "results", "ratios", "targets"}
     assert {"date", "command", "machine", "versions", "backend"} <= set(report["meta"])
