@@ -49,7 +49,7 @@ def test_fit_compare_smoke(tmp_path, fake_fashion_mnist):
         "--data-dir",
         tmp_path / "data",
         "--methods",
-        "baseline,cutout,mixup,cutmix",
+        "cutout,mixup",  # baseline and CutMix: test_fit_compare_several_seeds_record_statistics_and_plots
         *TINY,
         "--output",
         out,
@@ -57,13 +57,13 @@ def test_fit_compare_smoke(tmp_path, fake_fashion_mnist):
         PYTHONPATH=path,
     )
     report = json.loads((out / "results.json").read_text())
-    assert [r["method"] for r in report["results"]] == ["baseline", "cutout", "mixup", "cutmix"]
+    assert [r["method"] for r in report["results"]] == ["cutout", "mixup"]
     for r in report["results"]:
         assert {"test_error", "test_loss", "ece", "fgsm_accuracy", "cam_score", "history", "fgsm_curve"} <= set(r)
         assert 0.0 <= r["test_error"] <= 1.0 and 0.0 <= r["cam_score"] <= 1.0
-    for name in ("curves.png", "cam.png", "fgsm.png", "samples_cutmix.png", "samples_mixup.png", "samples_cutout.png"):
+    for name in ("curves.png", "cam.png", "fgsm.png", "samples_mixup.png", "samples_cutout.png"):
         assert (out / name).read_bytes()[:8] == PNG_MAGIC, name
-    assert "top-1 err" in proc.stdout and "cutmix" in (out / "table.md").read_text()
+    assert "top-1 err" in proc.stdout and "mixup" in (out / "table.md").read_text()
 
 
 @TENSORFLOW_ONLY
