@@ -82,6 +82,6 @@ else:
     # every new shape compiles, and the math is the same `keras.ops` code on every backend.
     _examples = dict(_common, max_examples=10) if BACKEND != "tensorflow" else _common
     settings.register_profile("ci", derandomize=True, **_examples)
-    settings.register_profile("dev", **_common)
+    settings.register_profile("dev", **_examples)
     _ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if _ci else "dev"))
