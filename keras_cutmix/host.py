@@ -63,9 +63,13 @@ def _jax_x64() -> bool:
     return bool(getattr(jax.config, "jax_enable_x64", False))
 
 
+# Values that are host data whatever the backend: arrays, scalars, strings.
+_HOST_VALUES = (np.ndarray, np.generic, int, float, bool, str)
+
+
 def _host_leaf(value: Any, torch_in: bool) -> bool:
     """NumPy data (or, when the images are CPU torch tensors, CPU torch tensors): one kind in, the same kind out."""
-    if isinstance(value, (np.ndarray, np.generic, int, float, bool, str)) or value is None:
+    if isinstance(value, _HOST_VALUES) or value is None:
         return True
     if torch_in and _torch_cpu_tensor(value):
         return True
@@ -159,7 +163,7 @@ def as_kind(out: Any, kind: str) -> Any:
     """The ops path's results (backend tensors) as host data of `kind`: NumPy arrays, or CPU torch tensors."""
 
     def convert(value: Any) -> Any:
-        if value is None or isinstance(value, (np.ndarray, np.generic, int, float, bool, str)):
+        if value is None or isinstance(value, _HOST_VALUES):
             return value
         if kind == "torch":
             return value.cpu()  # the torch backend may have put the batch on an accelerator

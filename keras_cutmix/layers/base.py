@@ -132,9 +132,13 @@ class MixLayer(keras.layers.Layer):
             )
         except (TypeError, ValueError):
             return None, {}, None, None  # the ops path says what is wrong
+        kind = host.kind_of(data)
         # A stateless call inside a compiled step (traced seed or probability) stays on the ops path.
-        traced = not all(values_known(v.value) for v in (self.probability_variable, self.seed_generator.state))
-        return (None if traced else host.kind_of(data)), data, repack, arguments.get("training", True)
+        if kind is not None and not all(
+            values_known(v.value) for v in (self.probability_variable, self.seed_generator.state)
+        ):
+            kind = None
+        return kind, data, repack, arguments.get("training", True)
 
     def _ops_call(self, args: tuple, kwargs: dict) -> Any:
         """The call on backend tensors (or TF ops in a tf.data graph), through Keras' call machinery."""
