@@ -15,8 +15,6 @@ import sys
 
 import pytest
 
-from keras_cutmix.methods import ALL
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -51,7 +49,7 @@ def test_gpu_script_runs_on_cpu_without_tensorflow(tmp_path):
         assert {r["setting"] for r in rows} == {"direct", "fit"}
         direct = {r["impl"] for r in rows if r["setting"] == "direct"}
         assert {"copy", "keras_cutmix batch", "keras_cutmix sample", "keras.layers.CutMix"} <= direct
-        assert {f"keras_cutmix {m.name()}" for m in ALL if m.name() != "CutMix"} <= direct
+        assert "keras_cutmix MixUp" in direct  # --quick times one other method (the full run: all)
         fit = {r["impl"] for r in rows if r["setting"] == "fit"}
         assert {"no CutMix", "keras_cutmix batch", "keras_cutmix.CutMixModel"} <= fit
         for row in rows:

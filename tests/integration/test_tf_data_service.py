@@ -170,7 +170,11 @@ def _client_side_draws(target, mode, seed):
     return layer, dataset, epochs
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "mode",
+    # The layer's stream on the trainer side, under every backend in one mode; both in the tensorflow leg.
+    [pytest.param(m, marks=() if m == "distributed_epoch" else pytest.mark.once) for m in MODES],
+)
 def test_mixing_after_distribute_draws_anew_every_epoch(dispatcher, mode):
     layer, dataset, epochs = _client_side_draws(dispatcher, mode, SEED)
     assert [len(epoch) for epoch in epochs] == [PER_EPOCH[mode]] * EPOCHS
@@ -187,6 +191,7 @@ def test_mixing_after_distribute_draws_anew_every_epoch(dispatcher, mode):
     assert mixed_count(draws(epochs_of(dataset, epochs=1))) == 0
 
 
+@pytest.mark.once  # the service adds nothing backend-specific: the layer and function under JAX and torch in tf.data are tests/integration/test_graph_mode.py's
 def test_functional_form_after_distribute_with_rerandomized_seeds(dispatcher):
     """Dataset.random(rerandomize_each_iteration=True) zipped on the trainer side."""
 
@@ -236,6 +241,7 @@ def epoch_seeded(seed, epochs):
     return tf.data.Dataset.range(epochs).flat_map(one_epoch)
 
 
+@pytest.mark.once  # the service adds nothing backend-specific: the layer and function under JAX and torch in tf.data are tests/integration/test_graph_mode.py's
 def test_one_job_for_all_epochs_draws_anew_and_reproducibly(dispatcher):
     def run(seed):
         # distributed_epoch splits range(epochs): each epoch is run once, by one worker.
