@@ -192,12 +192,22 @@ def _numpy_backend_loaded() -> ModuleType:
     return np_backend
 
 
+@functools.lru_cache(maxsize=64)
+def _dtype_name(dtype: str | np.dtype) -> str:
+    """`keras.backend.standardize_dtype` of a dtype name or NumPy dtype (~10 µs each, several per op)."""
+    return keras.backend.standardize_dtype(dtype)
+
+
+def _standardized(dtype: Any) -> str:
+    return _dtype_name(dtype) if isinstance(dtype, (str, np.dtype)) else keras.backend.standardize_dtype(dtype)
+
+
 def _numpy_convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragged: Any = None) -> Any:
     """Keras' NumPy `convert_to_tensor`, without its copy of an array that already has the dtype asked for."""
-    import numpy as np
-
-    if isinstance(x, np.ndarray) and (dtype is None or keras.backend.standardize_dtype(dtype) == x.dtype.name):
+    if isinstance(x, np.ndarray) and (dtype is None or _standardized(dtype) == x.dtype.name):
         return x
+    if dtype is not None and type(x) in (int, float, bool) and not sparse and not ragged:
+        return np.array(x, dtype=_standardized(dtype))  # what Keras' conversion does, without its checks
     return _numpy_backend_loaded().core.convert_to_tensor(x, dtype=dtype, sparse=sparse, ragged=ragged)
 
 
@@ -205,15 +215,73 @@ def _numpy_cast(x: Any, dtype: Any) -> Any:
     return _numpy_convert_to_tensor(x, dtype=dtype)
 
 
+# Keras' NumPy ops convert and promote their arguments at every call (tens of µs: most of a host
+# draw's time). Where nothing is to promote, NumPy's own function gives the same array: every
+# argument an integer or float array (or NumPy scalar) of one dtype, or a Python number that both
+# Keras and NumPy take at that dtype (an int in its range, or a float with a float array).
+_SAME_DTYPE_OPS: dict[str, tuple[Callable[..., Any], str]] = {
+    # name: (NumPy function, the dtype kinds it takes as Keras does; floor and sqrt of integers give floats)
+    "minimum": (np.minimum, "iuf"),
+    "maximum": (np.maximum, "iuf"),
+    "floor": (np.floor, "f"),
+    "sqrt": (np.sqrt, "f"),
+}
+
+
+def _one_dtype(args: tuple, kinds: str) -> bool:
+    first = args[0]
+    if not isinstance(first, (np.ndarray, np.generic)) or first.dtype.kind not in kinds:
+        return False
+    for arg in args[1:]:
+        if isinstance(arg, (np.ndarray, np.generic)):
+            if arg.dtype != first.dtype:
+                return False
+        elif type(arg) is int:
+            if first.dtype.kind in "iu" and not _int_range(first.dtype)[0] <= arg <= _int_range(first.dtype)[1]:
+                return False
+        elif type(arg) is not float or first.dtype.kind != "f":
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=16)
+def _int_range(dtype: np.dtype) -> tuple[int, int]:
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+def _same_dtype_op(function: Callable[..., Any], kinds: str, keras_op: Callable[..., Any]) -> Callable[..., Any]:
+    def op(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs and _one_dtype(args, kinds):
+            return function(*args)
+        return keras_op(*args, **kwargs)
+
+    return op
+
+
+def _numpy_where(condition: Any, x1: Any = None, x2: Any = None) -> Any:
+    """Keras' NumPy `where`, without its conversions where both branches are arrays of one dtype."""
+    if (
+        isinstance(condition, np.ndarray)
+        and condition.dtype == bool
+        and isinstance(x1, np.ndarray)
+        and isinstance(x2, np.ndarray)
+        and x1.dtype == x2.dtype
+    ):
+        return np.where(condition, x1, x2)
+    return _numpy_backend_loaded().numpy.where(condition, x1, x2)
+
+
 @functools.cache
 def _numpy_op(name: str) -> Any:
-    if name in ("convert_to_tensor", "cast"):
+    if name in ("convert_to_tensor", "cast", "where"):
         # The batch passes through several conversions: copying it at each would cost a pass per copy.
-        return {"convert_to_tensor": _numpy_convert_to_tensor, "cast": _numpy_cast}[name]
+        return {"convert_to_tensor": _numpy_convert_to_tensor, "cast": _numpy_cast, "where": _numpy_where}[name]
     np_backend = _numpy_backend_loaded()
     for module in (np_backend.numpy, np_backend.core, np_backend.nn, np_backend.math, np_backend):
         if hasattr(module, name):
-            return getattr(module, name)
+            op = getattr(module, name)
+            return _same_dtype_op(*_SAME_DTYPE_OPS[name], op) if name in _SAME_DTYPE_OPS else op
     raise AttributeError(f"Keras' NumPy backend has no op {name!r}.")
 
 

@@ -202,3 +202,49 @@ def test_draws_through_transcendental_functions_keep_the_ops_path(options):
     # NumPy's log, cos and sigmoid round differently from XLA's and torch's in the last bit.
     images, labels = _batch("float32")
     assert not host.mixes_in_numpy({"images": images, "labels": labels}, options)
+
+
+@pytest.mark.once  # NumPy against Keras' NumPy backend: the same whatever the Keras backend
+@pytest.mark.parametrize("name", ["minimum", "maximum", "floor", "sqrt", "where", "cast"])
+def test_numpy_shortcuts_give_keras_numpy_backends_results(name):
+    """`_backend.numpy_ops` skips Keras' conversions where nothing is to promote: same values, same dtype."""
+    from keras_cutmix import _backend
+
+    keras_np = numpy_backend()
+    ints, floats = np.array([-3, 0, 7], "int32"), np.array([-2.5, 0.25, 9.0], "float32")
+    cases = {
+        "minimum": [
+            (ints, 2),
+            (ints, ints[::-1]),
+            (floats, 1),
+            (floats, 0.5),
+            (ints, 0.5),
+            (ints, floats),
+            (ints, 2**40),
+        ],
+        "maximum": [
+            (ints, -1),
+            (np.array([1, 200], "uint8"), 3),
+            (floats, floats[::-1]),
+            (floats.astype("float16"), 1),
+        ],
+        "floor": [(floats,), (np.float32(2.5),), (ints,)],
+        "sqrt": [(np.abs(floats),), (np.abs(ints),)],
+        "where": [(ints > 0, ints, ints[::-1]), (ints > 0, ints, floats), (ints > 0, 1, floats)],
+        "cast": [(3, "int32"), (2.5, "float32"), (True, "bool"), (ints, "float32"), (7, np.dtype("uint8"))],
+    }[name]
+    reference = getattr(keras_np.numpy, name, None) or getattr(keras_np.core, name)
+    for args in cases:
+        try:
+            expected = reference(*args)
+        except Exception as error:  # the same error, whichever way
+            with pytest.raises(type(error)):
+                _backend._numpy_op(name)(*args)
+            continue
+        got = _backend._numpy_op(name)(*args)
+        assert np.asarray(got).dtype == np.asarray(expected).dtype, (name, args)
+        np.testing.assert_array_equal(got, expected, err_msg=f"{name}{args}")
+    # The shortcut is taken where nothing is to promote, and only there.
+    assert _backend._one_dtype((ints, 2), "iuf") and _backend._one_dtype((floats, floats, 0.5), "f")
+    assert not _backend._one_dtype((ints, 0.5), "iuf") and not _backend._one_dtype((ints, 2**40), "iuf")
+    assert not _backend._one_dtype((ints, floats), "iuf") and not _backend._one_dtype((ints,), "f")

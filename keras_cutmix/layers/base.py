@@ -126,7 +126,7 @@ class MixLayer(keras.layers.Layer):
     def _host_batch(self, args: tuple, kwargs: dict) -> tuple[str | None, dict, Any, Any]:
         """`host.kind_of` this call's batch (None for tensors, traced or symbolic calls), its parts, their repacking, `training`."""
         try:
-            arguments = inspect.signature(self.call).bind(*args, **kwargs).arguments
+            arguments = self._signature_of_call().bind(*args, **kwargs).arguments
             data, repack = inputs.unpack(
                 arguments.get("images"), arguments.get("labels"), arguments.get("sample_weight")
             )
@@ -139,6 +139,13 @@ class MixLayer(keras.layers.Layer):
         ):
             kind = None
         return kind, data, repack, arguments.get("training", True)
+
+    def _signature_of_call(self) -> inspect.Signature:
+        """`inspect.signature(self.call)`, made once per layer (it costs more than a host batch's draw)."""
+        signature = self.__dict__.get("_signature")
+        if signature is None:
+            signature = self.__dict__["_signature"] = inspect.signature(self.call)
+        return signature
 
     def _ops_call(self, args: tuple, kwargs: dict) -> Any:
         """The call on backend tensors (or TF ops in a tf.data graph), through Keras' call machinery."""

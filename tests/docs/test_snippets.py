@@ -1,9 +1,11 @@
 """The documentation runs as written, and the docs site builds.
 
 Every ```python block of README.md and docs/*.md is executed, each in a fresh
-namespace of its own, under the tensorflow and torch backends (the snippets
-run Keras code; the jax leg runs the same calls through the rest of tests/,
-and skips them to keep `make test` within its time). The KerasHub detector
+namespace of its own, under the torch backend, and those of README.md and
+docs/usage.md (where a new user starts, on Keras' default backend) under the
+tensorflow backend too (the snippets run Keras code; the same calls run under
+every backend through the rest of tests/, and the other legs skip them to keep
+`make test` within its time). The KerasHub detector
 recipe of docs/ecosystem.md is the exception (`ONE_LEG`): it runs in the jax
 leg only, by tests/integration/test_keras_hub.py. A page whose blocks build on each other can say so with the line
 `<!-- snippets: shared namespace -->`: its blocks then run in order in one
@@ -107,17 +109,28 @@ def test_fences_are_known():
 ON_JAX = pytest.mark.skipif(
     keras.backend.backend() == "jax", reason="the snippets run in the tensorflow and torch legs"
 )
+# The pages the tensorflow leg runs too: where a new user starts, on Keras' default backend. The
+# torch leg runs every page (the same calls run under each backend in the rest of tests/).
+TENSORFLOW_LEG_PAGES = ("README.md", "docs/usage.md")
+
+
+def _skip_in_the_tensorflow_leg(page):
+    if keras.backend.backend() == "tensorflow" and _name(page) not in TENSORFLOW_LEG_PAGES:
+        pytest.skip(f"{_name(page)}'s snippets run in the torch leg (the tensorflow leg: {TENSORFLOW_LEG_PAGES})")
 
 
 @ON_JAX
 @pytest.mark.parametrize("page, line, code", SEPARATE)
 def test_snippet_runs(page, line, code):
+    _skip_in_the_tensorflow_leg(page)
     _run(page, line, code, {"__name__": "__snippet__"})
 
 
 @ON_JAX
 @pytest.mark.parametrize("page, blocks", SHARED)
 def test_page_snippets_run_in_order(page, blocks):
+    if page is not None:
+        _skip_in_the_tensorflow_leg(page)
     namespace = {"__name__": "__snippet__"}
     for line, code in blocks:
         _run(page, line, code, namespace)

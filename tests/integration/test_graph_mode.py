@@ -15,8 +15,8 @@ import keras_cutmix
 B, H, W = 8, 24, 40
 # Under JAX and torch the same TensorFlow graphs run (the package enters TensorFlow ops inside
 # them), and each case compiles its own XLA function (5–12 s on 2 cores): those legs run one
-# representative case of each matrix below and the tf.data tests, the tensorflow leg every case
-# and the unknown-shape test.
+# representative case of each matrix below and the tf.data tests, the tensorflow leg every case,
+# the unknown-shape test and the graph's op census.
 TENSORFLOW_LEG = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="the same TensorFlow graph as under the TensorFlow backend: runs in the tensorflow leg",
@@ -165,6 +165,7 @@ def test_functional_with_per_element_seeds_in_tf_data():
     assert len({o.tobytes() for o in outs}) == len(outs)
 
 
+@TENSORFLOW_LEG
 def test_graph_is_vectorized_without_loops_channel_masks_or_float_grids():
     images = tf.constant(source_images(B, H, W, channels=3, dtype="uint8"))
     for mode in ("batch", "sample"):

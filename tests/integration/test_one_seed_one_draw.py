@@ -1,8 +1,8 @@
 """One seed, one draw: the same augmentation on every execution path and every backend.
 
 `collect(backend)` computes, on each path the backend has (TensorFlow: eager,
-tf.function, XLA, tf.data; JAX: eager, jax.jit, tf.data; torch: eager,
-tf.data), the uniforms, the outputs of every method of `keras_cutmix.methods.ALL` and of the CutMix
+XLA, tf.data; JAX: eager, jax.jit, tf.data; torch: eager, tf.data; a
+`tf.function` graph runs the same XLA function as tf.data's since issue #22), the uniforms, the outputs of every method of `keras_cutmix.methods.ALL` and of the CutMix
 layer's seed stream for α = 1, and the draws (λ, boxes, partners, coins,
 switch decisions) for α ≠ 1. Within a backend, every path against its eager
 one: TensorFlow's in the tensorflow leg (`once`). Across backends, in the
@@ -136,18 +136,14 @@ def _paths(backend: str) -> dict:
     paths = {"eager": eager}
     if backend == "tensorflow":
 
-        def compiled(jit):
-            cache = {}
+        xla_functions = {}
 
-            def run(fn, *args):
-                if fn not in cache:
-                    cache[fn] = tf.function(fn, jit_compile=jit)
-                return numpy(cache[fn](*(tf.constant(a) for a in args)))
+        def xla(fn, *args):
+            if fn not in xla_functions:
+                xla_functions[fn] = tf.function(fn, jit_compile=True)
+            return numpy(xla_functions[fn](*(tf.constant(a) for a in args)))
 
-            return run
-
-        paths["tf.function"] = compiled(False)
-        paths["xla"] = compiled(True)
+        paths["xla"] = xla
     if backend == "jax":
         import jax
 
@@ -221,9 +217,9 @@ def _layer_stream(backend: str, path: str):
     if path == "eager":
         x, y = keras.ops.convert_to_tensor(images), keras.ops.convert_to_tensor(labels)
         call = lambda: layer(x, y)
-    elif path in ("tf.function", "xla"):
+    elif path == "xla":
         x, y = tf.constant(images), tf.constant(labels)
-        function = tf.function(lambda a, b: layer(a, b), jit_compile=path == "xla")
+        function = tf.function(lambda a, b: layer(a, b), jit_compile=True)
         call = lambda: function(x, y)
     elif path == "jax.jit":
         import jax

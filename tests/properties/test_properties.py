@@ -632,11 +632,11 @@ def test_shapes_and_dtypes_are_kept(case, form, method, weights, training, mode,
 
 
 def test_profiles_are_registered():
-    """The CI profile replays fixed examples; both bound the example count (10 outside the tensorflow leg)."""
+    """The CI profile replays fixed examples; both bound the example count (8 outside the tensorflow leg)."""
     ci = settings.get_profile("ci")
     assert ci.derandomize and ci.deadline is None and ci.print_blob and ci.max_examples <= 50
     assert settings.get_profile("dev").max_examples == ci.max_examples
-    assert ci.max_examples == (20 if keras.backend.backend() == "tensorflow" else 10)
+    assert ci.max_examples == (20 if keras.backend.backend() == "tensorflow" else 8)
 
 
 # Which property checks each method's pixels and labels against the oracle.
