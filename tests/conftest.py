@@ -32,7 +32,7 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Backend-independent tests (`@pytest.mark.once`) run in the tensorflow leg only.
+    """Backend-independent tests (`@pytest.mark.once`) run in the tensorflow leg only (`once(leg="torch")`: the torch leg).
 
     Tests that run scripts in processes of their own (`@pytest.mark.own_process`:
     bench.py, gpu.sh; the scripts set their backends) run once too, in the
@@ -42,15 +42,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("own_process") is not None and BACKEND != "torch":
             item.add_marker(own)
-    if BACKEND == "tensorflow":
-        return
-    skip = pytest.mark.skip(reason="backend-independent: runs once, in the tensorflow leg of the suite")
     for item in items:
         if item.get_closest_marker("own_process") is not None:
             continue
+        once = item.get_closest_marker("once")
         # tests/examples: the examples' helpers and scripts (TensorFlow, NumPy, matplotlib).
-        if item.get_closest_marker("once") is not None or "examples" in pathlib.Path(str(item.fspath)).parts[-2:-1]:
-            item.add_marker(skip)
+        if once is None and "examples" not in pathlib.Path(str(item.fspath)).parts[-2:-1]:
+            continue
+        # `once(leg="torch")`: a backend-independent test moved to the lighter torch leg.
+        leg = once.kwargs.get("leg", "tensorflow") if once is not None else "tensorflow"
+        if leg != BACKEND:
+            item.add_marker(pytest.mark.skip(reason=f"backend-independent: runs once, in the {leg} leg of the suite"))
 
 
 @pytest.fixture(autouse=True)

@@ -135,7 +135,6 @@ def _paths(backend: str) -> dict:
 
     paths = {"eager": eager}
     if backend == "tensorflow":
-
         xla_functions = {}
 
         def xla(fn, *args):

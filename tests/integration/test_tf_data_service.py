@@ -125,7 +125,7 @@ MODES = sorted(PER_EPOCH)
 # -- The gap: a layer mapped before distribute() ------------------------------
 
 
-@pytest.mark.once  # the service's own behaviour (TensorFlow's), whatever the Keras backend
+@pytest.mark.once(leg="torch")  # the service's own behaviour (TensorFlow's), whatever the Keras backend
 @pytest.mark.parametrize("mode", MODES)
 def test_layer_before_distribute_repeats_its_draws_every_epoch(dispatcher, mode):
     layer = keras_cutmix.CutMix(num_classes=K, seed=SEED)
@@ -150,7 +150,7 @@ def test_layer_before_distribute_repeats_its_draws_every_epoch(dispatcher, mode)
     assert epochs_of(batches().map(layer), epochs=1) == epochs_of(batches().map(after), epochs=1)
 
 
-@pytest.mark.once  # the service's own behaviour (TensorFlow's), whatever the Keras backend
+@pytest.mark.once(leg="torch")  # the service's own behaviour (TensorFlow's), whatever the Keras backend
 def test_layer_before_distribute_ignores_set_probability(dispatcher):
     layer = keras_cutmix.CutMix(num_classes=K, seed=SEED)
     distributed = distribute(batches().map(layer), dispatcher, "distributed_epoch")
@@ -173,7 +173,7 @@ def _client_side_draws(target, mode, seed):
 @pytest.mark.parametrize(
     "mode",
     # The layer's stream on the trainer side, under every backend in one mode; both in the tensorflow leg.
-    [pytest.param(m, marks=() if m == "distributed_epoch" else pytest.mark.once) for m in MODES],
+    [pytest.param(m, marks=() if m == "distributed_epoch" else pytest.mark.once(leg="torch")) for m in MODES],
 )
 def test_mixing_after_distribute_draws_anew_every_epoch(dispatcher, mode):
     layer, dataset, epochs = _client_side_draws(dispatcher, mode, SEED)
@@ -191,7 +191,9 @@ def test_mixing_after_distribute_draws_anew_every_epoch(dispatcher, mode):
     assert mixed_count(draws(epochs_of(dataset, epochs=1))) == 0
 
 
-@pytest.mark.once  # the service adds nothing backend-specific: the layer and function under JAX and torch in tf.data are tests/integration/test_graph_mode.py's
+# The service adds nothing backend-specific: the layer and function under JAX and torch in
+# tf.data are tests/integration/test_graph_mode.py's.
+@pytest.mark.once(leg="torch")
 def test_functional_form_after_distribute_with_rerandomized_seeds(dispatcher):
     """Dataset.random(rerandomize_each_iteration=True) zipped on the trainer side."""
 
@@ -208,7 +210,7 @@ def test_functional_form_after_distribute_with_rerandomized_seeds(dispatcher):
     assert draws(run(SEED)) == draws(epochs)
 
 
-@pytest.mark.once  # the service's own behaviour (TensorFlow's), whatever the Keras backend
+@pytest.mark.once(leg="torch")  # the service's own behaviour (TensorFlow's), whatever the Keras backend
 @pytest.mark.parametrize("mode", MODES)
 def test_rerandomized_seeds_before_distribute_still_repeat(dispatcher, mode):
     """The same zip on the workers: every job restarts Dataset.random too."""
@@ -241,7 +243,9 @@ def epoch_seeded(seed, epochs):
     return tf.data.Dataset.range(epochs).flat_map(one_epoch)
 
 
-@pytest.mark.once  # the service adds nothing backend-specific: the layer and function under JAX and torch in tf.data are tests/integration/test_graph_mode.py's
+# The service adds nothing backend-specific: the layer and function under JAX and torch in
+# tf.data are tests/integration/test_graph_mode.py's.
+@pytest.mark.once(leg="torch")
 def test_one_job_for_all_epochs_draws_anew_and_reproducibly(dispatcher):
     def run(seed):
         # distributed_epoch splits range(epochs): each epoch is run once, by one worker.
