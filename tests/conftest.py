@@ -49,7 +49,7 @@ def pytest_collection_modifyitems(config, items):
         # tests/examples: the examples' helpers and scripts (TensorFlow, NumPy, matplotlib).
         if once is None and "examples" not in pathlib.Path(str(item.fspath)).parts[-2:-1]:
             continue
-        # `once(leg="torch")`: a backend-independent test moved to the lighter torch leg.
+        # `once(leg=...)`: a backend-independent test moved to a lighter leg, to balance them.
         leg = once.kwargs.get("leg", "tensorflow") if once is not None else "tensorflow"
         if leg != BACKEND:
             item.add_marker(pytest.mark.skip(reason=f"backend-independent: runs once, in the {leg} leg of the suite"))
