@@ -207,7 +207,9 @@ def _numpy_convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragg
     if isinstance(x, np.ndarray) and (dtype is None or _standardized(dtype) == x.dtype.name):
         return x
     if dtype is not None and type(x) in (int, float, bool) and not sparse and not ragged:
-        return np.array(x, dtype=_standardized(dtype))  # what Keras' conversion does, without its checks
+        name = _standardized(dtype)
+        if name != "bfloat16":  # (NumPy has no bfloat16 by that name: Keras' conversion makes it)
+            return np.array(x, dtype=name)  # what Keras' conversion does, without its checks
     return _numpy_backend_loaded().core.convert_to_tensor(x, dtype=dtype, sparse=sparse, ragged=ragged)
 
 

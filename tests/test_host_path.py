@@ -231,7 +231,14 @@ def test_numpy_shortcuts_give_keras_numpy_backends_results(name):
         "floor": [(floats,), (np.float32(2.5),), (ints,)],
         "sqrt": [(np.abs(floats),), (np.abs(ints),)],
         "where": [(ints > 0, ints, ints[::-1]), (ints > 0, ints, floats), (ints > 0, 1, floats)],
-        "cast": [(3, "int32"), (2.5, "float32"), (True, "bool"), (ints, "float32"), (7, np.dtype("uint8"))],
+        "cast": [
+            (3, "int32"),
+            (2.5, "float32"),
+            (True, "bool"),
+            (ints, "float32"),
+            (7, np.dtype("uint8")),
+            (1.5, "bfloat16"),
+        ],
     }[name]
     reference = getattr(keras_np.numpy, name, None) or getattr(keras_np.core, name)
     for args in cases:
