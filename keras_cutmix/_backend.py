@@ -239,8 +239,10 @@ def _one_dtype(args: tuple, kinds: str) -> bool:
             if arg.dtype != first.dtype:
                 return False
         elif type(arg) is int:
-            if first.dtype.kind in "iu" and not _int_range(first.dtype)[0] <= arg <= _int_range(first.dtype)[1]:
-                return False
+            if first.dtype.kind in "iu":
+                low, high = _int_range(first.dtype)
+                if not low <= arg <= high:
+                    return False
         elif type(arg) is not float or first.dtype.kind != "f":
             return False
     return True
@@ -277,7 +279,8 @@ def _numpy_where(condition: Any, x1: Any = None, x2: Any = None) -> Any:
 @functools.cache
 def _numpy_op(name: str) -> Any:
     if name in ("convert_to_tensor", "cast", "where"):
-        # The batch passes through several conversions: copying it at each would cost a pass per copy.
+        # The batch passes through several conversions (copying it at each would cost a pass per
+        # copy), and `where` selects between whole batches: neither converts what needs nothing.
         return {"convert_to_tensor": _numpy_convert_to_tensor, "cast": _numpy_cast, "where": _numpy_where}[name]
     np_backend = _numpy_backend_loaded()
     for module in (np_backend.numpy, np_backend.core, np_backend.nn, np_backend.math, np_backend):

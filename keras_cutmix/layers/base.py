@@ -42,6 +42,7 @@ class MixLayer(keras.layers.Layer):
     """Base class of the mixing layers; see `CutMix` for the call forms."""
 
     options_class: ClassVar[type[MixOptions]] = MixOptions
+    _call_binding: ClassVar[inspect.Signature]  # set per class by __init_subclass__
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -53,6 +54,8 @@ class MixLayer(keras.layers.Layer):
         )
         parameters.append(inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD))
         cls.__signature__ = inspect.Signature(parameters)
+        # How a call's arguments bind to `call` (host batches read them before any draw): made once.
+        cls._call_binding = inspect.signature(cls.call)
 
     def __init__(self, *, seed: int | None = None, **kwargs: Any) -> None:
         names = self.options_class.option_names()
@@ -126,7 +129,7 @@ class MixLayer(keras.layers.Layer):
     def _host_batch(self, args: tuple, kwargs: dict) -> tuple[str | None, dict, Any, Any]:
         """`host.kind_of` this call's batch (None for tensors, traced or symbolic calls), its parts, their repacking, `training`."""
         try:
-            arguments = self._signature_of_call().bind(*args, **kwargs).arguments
+            arguments = self._call_binding.bind(self, *args, **kwargs).arguments
             data, repack = inputs.unpack(
                 arguments.get("images"), arguments.get("labels"), arguments.get("sample_weight")
             )
@@ -139,13 +142,6 @@ class MixLayer(keras.layers.Layer):
         ):
             kind = None
         return kind, data, repack, arguments.get("training", True)
-
-    def _signature_of_call(self) -> inspect.Signature:
-        """`inspect.signature(self.call)`, made once per layer (it costs more than a host batch's draw)."""
-        signature = self.__dict__.get("_signature")
-        if signature is None:
-            signature = self.__dict__["_signature"] = inspect.signature(self.call)
-        return signature
 
     def _ops_call(self, args: tuple, kwargs: dict) -> Any:
         """The call on backend tensors (or TF ops in a tf.data graph), through Keras' call machinery."""
