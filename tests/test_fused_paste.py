@@ -1,6 +1,8 @@
 """The fused paste (issues #5, #15): exact on every backend, and still loop-free and
 free of channel masks and float grids inside the function TensorFlow compiles."""
 
+import contextlib
+
 import keras
 import numpy as np
 import pytest
@@ -59,10 +61,13 @@ def _random_boxes(rng, n, h, w):
 @pytest.mark.parametrize("dtype", ["uint8", "float32", "int32"])
 @pytest.mark.parametrize("per_sample", [False, True])
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first", "masks"])
-@pytest.mark.parametrize("as_tensors", [False, True], ids=["numpy", "tensors"])
-def test_paste_box_is_an_exact_copy_of_each_box(dtype, per_sample, data_format, as_tensors):
-    # Backend tensors take torch's CPU path for one box (copy, then slices); NumPy the general one.
-    tensor = keras.ops.convert_to_tensor if as_tensors else np.asarray
+@pytest.mark.parametrize("inputs", ["numpy", "tensors", "host"])
+def test_paste_box_is_an_exact_copy_of_each_box(dtype, per_sample, data_format, inputs):
+    # Backend tensors take torch's CPU path for one box (copy, then slices); NumPy the general one;
+    # "host": NumPy on Keras' NumPy backend (`host.mix`), whose one box is pasted into a copy
+    # (small boxes) or the target copied around it into the gathered partners (boxes over a third).
+    tensor = keras.ops.convert_to_tensor if inputs == "tensors" else np.asarray
+    scope = _backend.numpy_ops if inputs == "host" else contextlib.nullcontext
     rng = np.random.default_rng(1)
     b, h, w, c = 6, 7, 9, 3
     shape = {"channels_last": (b, h, w, c), "channels_first": (b, c, h, w), "masks": (b, h, w)}[data_format]
@@ -71,26 +76,32 @@ def test_paste_box_is_an_exact_copy_of_each_box(dtype, per_sample, data_format, 
     partner = np.roll(np.arange(b), 2).astype("int32")
     fmt = "channels_last" if data_format == "masks" else data_format
     n = b if per_sample else 1
-    edges = [((0,) * n, (h,) * n, (0,) * n, (w,) * n), ((3,) * n, (3,) * n, (0,) * n, (w,) * n)]  # whole, empty
-    for trial in range(5):
+    whole, empty = ((0,) * n, (h,) * n, (0,) * n, (w,) * n), ((3,) * n, (3,) * n, (0,) * n, (w,) * n)
+    small, large = ((1,) * n, (3,) * n, (2,) * n, (4,) * n), ((1,) * n, (6,) * n, (0,) * n, (7,) * n)  # 4/63, 35/63
+    edges = [whole, empty, small, large]
+    for trial in range(7):
         box = edges[trial] if trial < len(edges) else _random_boxes(rng, n, h, w)
         box = tuple(np.asarray(v, "int32") for v in box)
         xt, noise_t, partner_t = tensor(x), tensor(noise), tensor(partner)
         box_t = tuple(tensor(v) for v in box)
-        np.testing.assert_array_equal(
-            to_numpy(mixing.paste_box(xt, xt, box_t, fmt, partner=partner_t)), _box_reference(x, x, box, fmt, partner)
-        )
-        np.testing.assert_array_equal(
-            to_numpy(mixing.paste_box(xt, noise_t, box_t, fmt, partner=partner_t)),
-            _box_reference(x, noise, box, fmt, partner),
-        )
-        np.testing.assert_array_equal(
-            to_numpy(mixing.paste_box(x, noise, box, fmt)), _box_reference(x, noise, box, fmt)
-        )
-        fill = np.array(7, dtype)
-        out = mixing.paste_box(x, keras.ops.convert_to_tensor(fill), box, fmt)
-        assert keras.backend.standardize_dtype(out.dtype) == dtype
-        np.testing.assert_array_equal(to_numpy(out), _box_reference(x, fill, box, fmt))
+        with scope():
+            _check_paste_box(x, noise, xt, noise_t, partner, partner_t, box, box_t, fmt, dtype)
+
+
+def _check_paste_box(x, noise, xt, noise_t, partner, partner_t, box, box_t, fmt, dtype):
+    """Each form of `paste_box` (partners of the target, of another source; a source; a fill) against the loop."""
+    np.testing.assert_array_equal(
+        to_numpy(mixing.paste_box(xt, xt, box_t, fmt, partner=partner_t)), _box_reference(x, x, box, fmt, partner)
+    )
+    np.testing.assert_array_equal(
+        to_numpy(mixing.paste_box(xt, noise_t, box_t, fmt, partner=partner_t)),
+        _box_reference(x, noise, box, fmt, partner),
+    )
+    np.testing.assert_array_equal(to_numpy(mixing.paste_box(x, noise, box, fmt)), _box_reference(x, noise, box, fmt))
+    fill = np.array(7, dtype)
+    out = mixing.paste_box(x, keras.ops.convert_to_tensor(fill), box, fmt)
+    assert keras.backend.standardize_dtype(out.dtype) == dtype
+    np.testing.assert_array_equal(to_numpy(out), _box_reference(x, fill, box, fmt))
 
 
 def test_paste_box_rejects_a_source_it_cannot_lay_over_the_target():

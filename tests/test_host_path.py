@@ -104,6 +104,12 @@ def test_layer_on_numpy_draws_as_on_tensors(layer_class):
     with ops_path():
         third = on_host(images, labels)
     _assert_same(on_ops(images, labels), third)
+    # The host path counts on the host (`_next_host_seed`): the same state as Keras' `SeedGenerator.next`.
+    on_host(images, labels)
+    on_ops.seed_generator.next()
+    np.testing.assert_array_equal(
+        to_numpy(on_host.seed_generator.state.value), to_numpy(on_ops.seed_generator.state.value)
+    )
 
 
 def test_layer_on_numpy_outside_training_leaves_pixels_and_makes_labels_dense():
