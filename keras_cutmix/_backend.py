@@ -193,22 +193,27 @@ def _numpy_backend_loaded() -> ModuleType:
 
 
 @functools.lru_cache(maxsize=64)
-def _dtype_name(dtype: str | np.dtype) -> str:
-    """`keras.backend.standardize_dtype` of a dtype name or NumPy dtype (~10 µs each, several per op)."""
+def _dtype_name(dtype: Any) -> str:
     return keras.backend.standardize_dtype(dtype)
 
 
-def _standardized(dtype: Any) -> str:
-    return _dtype_name(dtype) if isinstance(dtype, (str, np.dtype)) else keras.backend.standardize_dtype(dtype)
+def dtype_name(dtype: Any) -> str:
+    """`keras.backend.standardize_dtype`, remembered per dtype (~3–10 µs a call, several per mixing call)."""
+    if dtype is None:  # the float type of the moment (`keras.config.floatx`): not remembered
+        return keras.backend.standardize_dtype(dtype)
+    try:
+        return _dtype_name(dtype)
+    except TypeError:  # unhashable
+        return keras.backend.standardize_dtype(dtype)
 
 
 def _numpy_convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragged: Any = None) -> Any:
     """Keras' NumPy `convert_to_tensor`, without its copy of an array that already has the dtype asked for."""
-    if isinstance(x, np.ndarray) and (dtype is None or _standardized(dtype) == x.dtype.name):
+    if isinstance(x, np.ndarray) and (dtype is None or dtype_name(dtype) == dtype_name(x.dtype)):
         return x
-    if dtype is not None and type(x) in (int, float, bool) and not sparse and not ragged:
-        name = _standardized(dtype)
-        if name != "bfloat16":  # (NumPy has no bfloat16 by that name: Keras' conversion makes it)
+    if dtype is not None and (type(x) in (int, float, bool) or isinstance(x, (np.ndarray, np.generic))):
+        name = dtype_name(dtype)
+        if name != "bfloat16" and not sparse and not ragged:  # (NumPy has no bfloat16 by that name)
             return np.array(x, dtype=name)  # what Keras' conversion does, without its checks
     return _numpy_backend_loaded().core.convert_to_tensor(x, dtype=dtype, sparse=sparse, ragged=ragged)
 
@@ -276,12 +281,61 @@ def _numpy_where(condition: Any, x1: Any = None, x2: Any = None) -> Any:
     return _numpy_backend_loaded().numpy.where(condition, x1, x2)
 
 
+def _numpy_unstack(x: Any, num: Any = None, axis: int = 0) -> Any:
+    """Keras' NumPy `unstack`: the views x[0], x[1], …; along axis 0 without its `moveaxis`."""
+    if isinstance(x, np.ndarray) and axis == 0:
+        return list(x)
+    return _numpy_backend_loaded().core.unstack(x, num=num, axis=axis)
+
+
+def _numpy_roll(x: Any, shift: Any, axis: Any = None) -> Any:
+    """Keras' NumPy `roll` (`np.roll`); a 1-D array by an int shift as two slices (np.roll: ~10 µs)."""
+    if isinstance(x, np.ndarray) and x.ndim == 1 and type(shift) is int and axis in (None, 0) and len(x):
+        split = -shift % len(x)
+        return np.concatenate((x[split:], x[:split]))
+    return np.roll(x, shift, axis=axis)
+
+
+def _numpy_scatter(indices: Any, values: Any, shape: Any) -> Any:
+    """Keras' NumPy `scatter` (duplicates add up), without its conversions of arrays."""
+    if not (isinstance(indices, np.ndarray) and isinstance(values, np.ndarray)):
+        return _numpy_backend_loaded().core.scatter(indices, values, shape)
+    zeros = np.zeros(shape, dtype=values.dtype)
+    depth = indices.shape[-1]
+    np.add.at(zeros, tuple(indices.reshape(-1, depth).T), values.reshape((-1, *shape[depth:])))
+    return zeros
+
+
+def _numpy_one_hot(x: Any, num_classes: int, axis: int = -1, dtype: Any = None, sparse: bool = False) -> Any:
+    """Keras' NumPy `one_hot` (negative ids give zero rows), without its conversion of an integer array."""
+    if not isinstance(x, np.ndarray) or x.dtype.kind not in "iu" or not num_classes or axis != -1 or sparse:
+        return _numpy_backend_loaded().nn.one_hot(x, num_classes, axis=axis, dtype=dtype, sparse=sparse)
+    flat = x.reshape(-1)
+    categorical = np.zeros((flat.shape[0], num_classes), dtype=dtype_name(dtype or "float32"))
+    valid = flat >= 0
+    categorical[np.arange(flat.shape[0])[valid], flat[valid]] = 1
+    return categorical.reshape(x.shape + (num_classes,))
+
+
+# Ops whose Keras NumPy versions convert arguments that are already arrays (`convert_to_tensor`:
+# a dtype lattice, a copy) or take a slow general route: the same results, without that.
+_NUMPY_SHORTCUTS: dict[str, Callable[..., Any]] = {
+    # The batch passes through several conversions (copying it at each would cost a pass per
+    # copy), and `where` selects between whole batches: neither converts what needs nothing.
+    "convert_to_tensor": _numpy_convert_to_tensor,
+    "cast": _numpy_cast,
+    "where": _numpy_where,
+    "unstack": _numpy_unstack,
+    "roll": _numpy_roll,
+    "scatter": _numpy_scatter,
+    "one_hot": _numpy_one_hot,
+}
+
+
 @functools.cache
 def _numpy_op(name: str) -> Any:
-    if name in ("convert_to_tensor", "cast", "where"):
-        # The batch passes through several conversions (copying it at each would cost a pass per
-        # copy), and `where` selects between whole batches: neither converts what needs nothing.
-        return {"convert_to_tensor": _numpy_convert_to_tensor, "cast": _numpy_cast, "where": _numpy_where}[name]
+    if name in _NUMPY_SHORTCUTS:
+        return _NUMPY_SHORTCUTS[name]
     np_backend = _numpy_backend_loaded()
     for module in (np_backend.numpy, np_backend.core, np_backend.nn, np_backend.math, np_backend):
         if hasattr(module, name):
@@ -476,9 +530,10 @@ class _Ops:
     """`keras.ops`, or the same names on Keras' TensorFlow or NumPy backend."""
 
     def __getattr__(self, name: str) -> Any:
-        if using_tensorflow_ops():
+        scope = _state.__dict__  # this thread's flags, read once (every op of a draw comes through here)
+        if scope.get("tensorflow"):
             return _tensorflow_op(name)
-        if using_numpy_ops():
+        if scope.get("numpy"):
             return _numpy_op(name)
         return getattr(keras.ops, name)
 

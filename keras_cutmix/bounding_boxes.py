@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
-
 from keras_cutmix import inputs, validation
-from keras_cutmix._backend import ops, ops_for
+from keras_cutmix._backend import dtype_name, ops, ops_for
 
 
 def to_xyxy(boxes: Any, bounding_box_format: str, height: Any, width: Any) -> tuple[Any, Any, Any, Any]:
@@ -191,7 +189,7 @@ def _mix(bounding_boxes, partner, paste_box, height, width, bounding_box_format,
     raw = ops.convert_to_tensor(bounding_boxes["boxes"])
     labels = ops.convert_to_tensor(bounding_boxes["labels"])
     partner = ops.cast(partner, "int32")
-    dtype = "float64" if keras.backend.standardize_dtype(raw.dtype) == "float64" else "float32"
+    dtype = "float64" if dtype_name(raw.dtype) == "float64" else "float32"
     xyxy = to_xyxy(ops.cast(raw, dtype), bounding_box_format, height, width)
     valid = ops.logical_and(ops.logical_and(labels >= 0, xyxy[2] > xyxy[0]), xyxy[3] > xyxy[1])
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import keras
 
-from keras_cutmix._backend import asserted, graph_asserts, ops
+from keras_cutmix._backend import asserted, dtype_name, graph_asserts, ops
 
 if TYPE_CHECKING:
     from keras_cutmix.methods.base import MixOptions
@@ -216,7 +216,7 @@ def _check_not_a_batch_without_channels(data: dict, options: MixOptions) -> None
     if labels is None or not hasattr(labels, "shape"):
         return
     shape, images_shape = tuple(labels.shape), tuple(data[IMAGES].shape)
-    integer = keras.backend.is_int_dtype(keras.backend.standardize_dtype(labels.dtype))
+    integer = keras.backend.is_int_dtype(dtype_name(labels.dtype))
     batched_ids = integer and len(shape) >= 1 and shape[0] != 1
     batched_dense = not integer and len(shape) >= 2
     if batched_ids or batched_dense:

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 
 from keras_cutmix import inputs
-from keras_cutmix._backend import asserted, backend_name, graph_asserts, ops, to_numpy, values_known
+from keras_cutmix._backend import asserted, backend_name, dtype_name, graph_asserts, ops, to_numpy, values_known
 
 _SHOWN = 10  # bad values named in a message
 
@@ -56,7 +56,7 @@ def _per_head(num_classes: Any, keys: list) -> dict:
 def is_sparse(labels: Any, num_classes: int | None, batched: bool = True) -> bool:
     """True when `labels` are read as class ids (see the module docstring)."""
     shape = tuple(labels.shape)
-    dtype = keras.backend.standardize_dtype(labels.dtype)
+    dtype = dtype_name(labels.dtype)
     if keras.backend.is_int_dtype(dtype):
         return True
     ids_rank = 1 if batched else 0
@@ -98,7 +98,7 @@ def prepare_labels(labels: Any, *, batched: bool, num_classes: Any, label_smooth
 def check_head_shape(labels: Any, batched: bool, num_classes: int | None) -> bool:
     """Raise for a label head whose static shape or dtype does not fit; True for class ids."""
     shape = tuple(labels.shape)
-    dtype = keras.backend.standardize_dtype(labels.dtype)
+    dtype = dtype_name(labels.dtype)
     sparse_shapes = "(B,) or (B, 1)" if batched else "() or (1,)"
     if is_sparse(labels, num_classes, batched):
         rank_ok = len(shape) == (1 if batched else 0) or (len(shape) == (2 if batched else 1) and shape[-1] == 1)
@@ -161,7 +161,7 @@ def check_class_ids(ids: Any, num_classes: int) -> Any:
     would fail or assert on the device).
     """
     expected = f"`labels` must be class ids in [0, {num_classes}) for num_classes={num_classes}"
-    floats = keras.backend.is_float_dtype(keras.backend.standardize_dtype(ids.dtype))
+    floats = keras.backend.is_float_dtype(dtype_name(ids.dtype))
     if floats:
         expected = expected.replace("class ids", "class ids (whole numbers)")
     if values_known(ids):

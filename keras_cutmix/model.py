@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from keras_cutmix import inputs, validation
-from keras_cutmix._backend import compile_config, in_symbolic_scope, layer_call_outputs, ops, tensorflow_ops
+from keras_cutmix._backend import compile_config, dtype_name, in_symbolic_scope, layer_call_outputs, ops, tensorflow_ops
 from keras_cutmix.callbacks import LogProbability
 from keras_cutmix.categorical import categorical_compile_arguments
 from keras_cutmix.labels import check_head_shape, check_labels, map_heads, prepare_labels
@@ -388,7 +388,7 @@ class CutMixModel(keras.Model):
             return y
 
         def dense(head: Any, num_classes: Any) -> Any:
-            if keras.backend.is_float_dtype(keras.backend.standardize_dtype(head.dtype)):
+            if keras.backend.is_float_dtype(dtype_name(head.dtype)):
                 shape = tuple(head.shape)
                 ids_shaped = len(shape) == 1 or (len(shape) == 2 and shape[-1] == 1 and num_classes != 1)
                 if not (ids_shaped and in_symbolic_scope()):
@@ -499,7 +499,7 @@ def _batch_spec(x: Any) -> Any:
     """KerasTensors of one batch of `x` (arrays, tensors or tf.data specs), for inferring num_classes; None otherwise."""
     try:
         return keras.tree.map_structure(
-            lambda t: keras.KerasTensor((None, *tuple(t.shape)[1:]), keras.backend.standardize_dtype(t.dtype)), x
+            lambda t: keras.KerasTensor((None, *tuple(t.shape)[1:]), dtype_name(t.dtype)), x
         )
     except Exception:  # not arrays (a generator, a PyDataset, ...): inferred in the step
         return None

@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from keras_cutmix import host, inputs, labels, sampling
-from keras_cutmix._backend import ops, ops_for
+from keras_cutmix._backend import dtype_name, ops, ops_for
 from keras_cutmix._compiled import compiled_mix
 from keras_cutmix.methods.base import MixOptions
 from keras_cutmix.sampling import MixParams
@@ -40,7 +40,7 @@ def _to_tensor(x: Any, key: str) -> Any:
                 + (f" and shape {array.shape}." if array.shape else f": {x!r}.")
             )
     tensor = ops.convert_to_tensor(x)
-    dtype = keras.backend.standardize_dtype(tensor.dtype)
+    dtype = dtype_name(tensor.dtype)
     if dtype == "string":
         raise ValueError(f"`{key}` must be a numeric tensor; received dtype {dtype} (shape {tuple(tensor.shape)}).")
     return tensor

@@ -43,7 +43,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_cutmix._backend import backend_name, compiled, in_xla_context, ops
+from keras_cutmix._backend import backend_name, compiled, dtype_name, in_xla_context, ops
 
 # Threefry-2x32 rotation constants (Random123), rounds 0–3 and 4–7 of each 8.
 ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -68,7 +68,7 @@ def _seed_tensor(seed: Any) -> Any:
         seed = np.array([_as_int32_word(int(s)) for s in seed], "int32")
     if not isinstance(seed, keras.KerasTensor):
         seed = ops.convert_to_tensor(seed)
-    dtype = keras.backend.standardize_dtype(seed.dtype)
+    dtype = dtype_name(seed.dtype)
     if dtype == "bool" or "int" not in dtype:
         raise ValueError(f"A seed must be an integer tensor of shape (2,). Received a seed of dtype {dtype}.")
     if len(seed.shape) != 1 or seed.shape[0] not in (2, None):
@@ -84,7 +84,7 @@ def seed_words(seed: Any) -> tuple[Any, Any]:
     modulo 2**32 and read as the int32 with the same 32 bits.
     """
     seed = _seed_tensor(seed)
-    dtype = keras.backend.standardize_dtype(seed.dtype)
+    dtype = dtype_name(seed.dtype)
     if dtype in ("uint32", "int64", "uint64"):
         # Bits 0–30 and bit 31, each exactly representable in int32: the word
         # is low + bit31 · (−2**31), with no cast that could saturate.

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, NamedTuple
 import keras
 
 from keras_cutmix import inputs, sampling, validation
-from keras_cutmix._backend import ops
+from keras_cutmix._backend import dtype_name, ops
 from keras_cutmix.methods.base import MixOptions, option
 from keras_cutmix.mixing import paste_box
 from keras_cutmix.sampling import MixParams
@@ -80,7 +80,7 @@ def gaussian_noise_like(images: Any, seed: Any) -> Any:
     N((lo + hi)/2, ((hi − lo)/6)²) clipped to [lo, hi], with lo and hi the
     image's own minimum and maximum; integer images get it rounded.
     """
-    dtype = keras.backend.standardize_dtype(images.dtype)
+    dtype = dtype_name(images.dtype)
     compute = "float32"
     values = ops.cast(images, compute)
     axes = tuple(range(1, len(images.shape)))
