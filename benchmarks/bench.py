@@ -671,7 +671,8 @@ def host_pipeline(shape, dtype, factories, repeats, batches, quick=False):
     """Batches per second of a host pipeline with each implementation as its mapping step.
 
     JAX backend: `grain.MapDataset.source(samples).batch(B).map(fn)`, the
-    samples NumPy arrays. torch backend: a `torch.utils.data.DataLoader`
+    samples NumPy arrays, iterated in this thread (`ReadOptions(num_threads=0)`:
+    grain's default prefetch threads would run ahead of the timed block). torch backend: a `torch.utils.data.DataLoader`
     (batch_size=B, collate_fn = default_collate, then fn), iterated in this
     process with one intra-op thread, as torch runs each DataLoader worker
     (`num_workers > 0` would add the transfer of every batch between
@@ -729,7 +730,10 @@ def _host_iterable(backend, xn, yn, fn, batch_size, batches):
     if backend == "jax":
         import grain
 
-        return grain.MapDataset.source(Samples()).batch(batch_size).map(lambda batch: fn(*batch))
+        dataset = grain.MapDataset.source(Samples()).batch(batch_size).map(lambda batch: fn(*batch))
+        # In this thread: `iter(dataset)` would prefetch with 16 threads (grain's default ReadOptions), whose
+        # work before and during a block the block's clock cannot tell apart (5x spreads on 2 cores).
+        return dataset.to_iter_dataset(grain.ReadOptions(num_threads=0, prefetch_buffer_size=0))
     import torch.utils.data
 
     def collate(samples):
@@ -791,6 +795,8 @@ def machine_info() -> dict:
         pass
     with contextlib.suppress(Exception):
         info["loadavg_at_start"] = pathlib.Path("/proc/loadavg").read_text().split()[:3]
+    # glibc's heap settings decide whether each fresh batch page-faults (benchmarks/README.md, "malloc").
+    info["malloc_env"] = {key: value for key, value in os.environ.items() if key.startswith("MALLOC_")}
     return info
 
 

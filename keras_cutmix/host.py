@@ -152,9 +152,18 @@ def _narrowed(value: Any) -> Any:
     return value
 
 
+def _wide(value: Any) -> bool:
+    """Whether `value` holds a 64-bit NumPy number array (one head, or heads in a dict or tuple)."""
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "fiu" and value.dtype.itemsize == 8
+    if isinstance(value, dict):
+        return any(_wide(v) for v in value.values())
+    return isinstance(value, (tuple, list)) and any(_wide(v) for v in value)
+
+
 def canonical(data: dict) -> dict:
     """`data` in the dtypes the backend gives host arrays: JAX without x64 holds 64-bit numbers as 32-bit."""
-    if keras.backend.backend() != "jax" or _jax_x64():
+    if keras.backend.backend() != "jax" or not any(_wide(v) for v in data.values()) or _jax_x64():
         return data
     return keras.tree.map_structure(_narrowed, data)
 

@@ -240,17 +240,24 @@ def _jax_function(as_uniform: bool) -> Callable:
     return compiled("jax", ("draw", as_uniform), draw, static_argnums=(1, 2))
 
 
+# The rotations as uint32 shift pairs (r, 32 − r), and the key injections' counters, made once.
+_NUMPY_SHIFTS = tuple(tuple((np.uint32(r), np.uint32(32 - r)) for r in rotations) for rotations in ROTATIONS)
+_NUMPY_INJECTIONS = tuple(np.uint32(block + 1) for block in range(5))
+
+
 def _numpy_threefry(key0: Any, key1: Any, x0: Any, x1: Any) -> tuple[Any, Any]:
-    """`threefry2x32` in NumPy uint32 arithmetic (wrapping as uint32 does): the same rounds, the same bits."""
-    u32 = np.uint32
-    ks = (key0, key1, key0 ^ key1 ^ u32(PARITY))
+    """`threefry2x32` in NumPy uint32 arithmetic (wrapping as uint32 does): the same rounds, the same bits.
+
+    `x0` and `x1` broadcast together (the first round makes them one shape).
+    """
+    ks = (key0, key1, key0 ^ key1 ^ np.uint32(PARITY))
     x0, x1 = x0 + ks[0], x1 + ks[1]
     for block in range(5):
-        for r in ROTATIONS[block % 2]:
+        for left, right in _NUMPY_SHIFTS[block % 2]:
             x0 = x0 + x1
-            x1 = ((x1 << u32(r)) | (x1 >> u32(32 - r))) ^ x0
+            x1 = ((x1 << left) | (x1 >> right)) ^ x0
         x0 = x0 + ks[(block + 1) % 3]
-        x1 = x1 + ks[(block + 2) % 3] + u32(block + 1)
+        x1 = x1 + ks[(block + 2) % 3] + _NUMPY_INJECTIONS[block]
     return x0, x1
 
 
@@ -267,8 +274,7 @@ def _numpy_draw(seed: Any, rows: int, batch: int, as_uniform: bool) -> np.ndarra
     key0, key1 = _numpy_seed_words(seed)
     columns = np.arange(batch, dtype=np.uint32)[None, :]  # x0 = b
     row_ids = np.arange(rows, dtype=np.uint32)[:, None]  # x1 = r
-    with np.errstate(over="ignore"):
-        word, _ = _numpy_threefry(key0, key1, *np.broadcast_arrays(columns, row_ids))
+    word, _ = _numpy_threefry(key0, key1, columns, row_ids)  # (arrays wrap around without warnings)
     if not as_uniform:
         return word.view(np.int32)
     return (word >> np.uint32(8)).astype(np.float32) * np.float32(2.0**-24)

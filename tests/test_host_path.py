@@ -211,7 +211,9 @@ def test_draws_through_transcendental_functions_keep_the_ops_path(options):
 
 
 @pytest.mark.once  # NumPy against Keras' NumPy backend: the same whatever the Keras backend
-@pytest.mark.parametrize("name", ["minimum", "maximum", "floor", "sqrt", "where", "cast"])
+@pytest.mark.parametrize(
+    "name", ["minimum", "maximum", "floor", "sqrt", "where", "cast", "unstack", "roll", "scatter", "one_hot"]
+)
 def test_numpy_shortcuts_give_keras_numpy_backends_results(name):
     """`_backend.numpy_ops` skips Keras' conversions where nothing is to promote: same values, same dtype."""
     from keras_cutmix import _backend
@@ -244,9 +246,27 @@ def test_numpy_shortcuts_give_keras_numpy_backends_results(name):
             (ints, "float32"),
             (7, np.dtype("uint8")),
             (1.5, "bfloat16"),
+            (floats, "int32"),
+            (np.float32(2.5), "int32"),
+            (ints, "bfloat16"),
+        ],
+        "unstack": [(floats.reshape(3, 1),), (np.arange(6).reshape(2, 3), None, 1), (np.zeros((0, 2)),)],
+        "roll": [(ints, -1), (ints, 4, 0), (ints, 0), (np.arange(6).reshape(2, 3), 1, 1), (np.zeros(0), -1)],
+        "scatter": [
+            (np.array([[2], [0], [1]]), floats, (3,)),
+            (np.array([[1], [1]]), np.array([2, 3], "int32"), (4,)),  # duplicates add up
+            (np.array([[0, 1], [1, 0]]), np.array([5.0, 7.0], "float32"), (2, 2)),
+            ([[1]], [4.0], (2,)),
+        ],
+        "one_hot": [
+            (np.array([0, 2, 1], "int32"), 3),
+            (np.array([[1, -1]], "int64"), 4),  # negative ids give zero rows
+            (np.array([1, 0], "uint8"), 2, -1, "int32"),
+            (np.array([1.0, 0.0], "float32"), 2),
+            (np.array([1, 0]), 3, 0),
         ],
     }[name]
-    reference = getattr(keras_np.numpy, name, None) or getattr(keras_np.core, name)
+    reference = getattr(keras_np.numpy, name, None) or getattr(keras_np.core, name, None) or getattr(keras_np.nn, name)
     for args in cases:
         try:
             expected = reference(*args)
@@ -255,6 +275,9 @@ def test_numpy_shortcuts_give_keras_numpy_backends_results(name):
                 _backend._numpy_op(name)(*args)
             continue
         got = _backend._numpy_op(name)(*args)
+        if name == "unstack":  # a list of arrays
+            assert len(got) == len(expected) and all(a.shape == b.shape for a, b in zip(got, expected))
+            got, expected = np.asarray(got), np.asarray(expected)
         assert np.asarray(got).dtype == np.asarray(expected).dtype, (name, args)
         np.testing.assert_array_equal(got, expected, err_msg=f"{name}{args}")
     # The shortcut is taken where nothing is to promote, and only there.
