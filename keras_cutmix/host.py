@@ -7,8 +7,10 @@ array, a torch tensor), mixed op by op or in one `jax.jit` call, and
 copied back for the pipeline. Here the same code, `pipeline.apply_mix`,
 runs on Keras' NumPy backend (`_backend.numpy_ops`): the draw is `rng`'s
 NumPy Threefry (the same bits as every backend's), the box paste
-`mixing._paste_box_numpy` (batch mode: a copy and a slice; sample mode: a
-copy and one masked `np.copyto`), and NumPy comes out, as grain expects
+`mixing._paste_box_numpy` (batch mode: a copy and a slice, or for a large
+box the partners gathered and the rest copied back; sample mode: the
+partners gathered and the target copied back around the boxes, by rows and
+pixels), and NumPy comes out, as grain expects
 (CPU tensors in: NumPy views go in, tensors viewing the results come out).
 The draw is the layer's: same seed stream, same counter, the same boxes,
 weights and labels as the ops path (tests/test_host_path.py, bit for bit).

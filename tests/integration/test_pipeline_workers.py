@@ -11,12 +11,15 @@ repeated each other's draws would be caught.
   (recreated workers) differently from the first, the same batches again
   under the same `torch.manual_seed`; `fit` on the loader; `PyDataset` with
   two worker processes, mixed differently per batch and per epoch, and `fit`.
+- torch with the layers' variables on a device no worker may touch
+  (`KERAS_TORCH_DEVICE=meta`, a stand-in for CUDA: keras-team/keras#23506):
+  CPU tensors out of the workers, by the host path and the ops path.
 - grain (JAX backend, spawned workers): the recipe (the functional form in a
   `random_map`, seeded from grain's rng) gives the same batches with 0, 1
   and 2 workers; the layer in the same map draws differently in each worker,
   and so does the layer as an operation of a `grain.DataLoader(worker_count=2)`.
 
-Spawned workers import Keras and the backend, several seconds each: both
+Spawned workers import Keras and the backend, several seconds each: the
 scripts run once, in the torch leg (`own_process`).
 """
 
@@ -113,6 +116,32 @@ def torch_pipelines(out: dict, tmp: pathlib.Path) -> None:
     out["pydataset"] = {path.name: np.load(path).tolist() for path in sorted(tmp.glob("*.npy"))}
 
 
+def torch_accelerator_pipelines(out: dict, tmp: pathlib.Path) -> None:
+    """Run with `KERAS_TORCH_DEVICE=meta`: the layers' variables live on a device no worker may touch.
+
+    A stand-in for CUDA (keras-team/keras#23506), where a forked worker cannot
+    initialize the device and host pipelines must get CPU tensors: any op
+    that landed on the default device would give a meta tensor, with no values.
+    CutMix takes the host path, FMix the ops path under `streams.worker_device`.
+    """
+    import torch
+    from torch.utils.data import DataLoader
+
+    import keras_cutmix
+
+    images, labels = _batch()
+    samples = [(images[i % B], labels[i % B]) for i in range(BATCHES * B)]
+    for layer_class in (keras_cutmix.CutMix, keras_cutmix.FMix):
+        layer = layer_class(num_classes=B, seed=SEED, mode="sample")
+        out.setdefault("variable_devices", []).append(str(layer.probability_variable.value.device))
+
+        def collate(items, layer=layer):
+            return layer(tuple(torch.utils.data.default_collate(items)))
+
+        loader = DataLoader(samples, batch_size=B, num_workers=2, collate_fn=collate, timeout=120)
+        out[layer_class.__name__] = [[str(x.dtype), str(x.device), str(y.device), y.tolist()] for x, y in loader]
+
+
 def grain_pipelines(out: dict, tmp: pathlib.Path) -> None:
     import grain
     from absl import flags
@@ -159,12 +188,13 @@ def grain_pipelines(out: dict, tmp: pathlib.Path) -> None:
 # The tests
 
 
-def _run(pipeline: str, backend: str, tmp_path: pathlib.Path) -> dict:
+def _run(pipeline: str, backend: str, tmp_path: pathlib.Path, **env: str) -> dict:
     from helpers import run_script  # tests/helpers.py: importable under pytest, not in the script
 
     output = tmp_path / "out.json"
     script = pathlib.Path(__file__).relative_to(ROOT)
-    run_script(script, pipeline, output, timeout=TIMEOUT_S, KERAS_BACKEND=backend, CUDA_VISIBLE_DEVICES="")
+    env = {"KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": "", **env}
+    run_script(script, pipeline, output, timeout=TIMEOUT_S, **env)
     return json.loads(output.read_text())
 
 
@@ -194,6 +224,17 @@ def test_torch_dataloader_workers_draw_their_own_boxes_reproducibly(tmp_path):
     assert all(np.isfinite(out["pydataset_fit_loss"]))
 
 
+def test_torch_workers_give_cpu_tensors_where_the_default_device_is_an_accelerator(tmp_path):
+    out = _run("torch_accelerator", "torch", tmp_path, KERAS_TORCH_DEVICE="meta")
+    assert set(out["variable_devices"]) == {"meta"}  # the stand-in took: the layers' variables are off the CPU
+    for name in ("CutMix", "FMix"):  # the host path, the ops path
+        batches = out[name]
+        assert len(batches) == BATCHES and _distinct([y for *_, y in batches]), name
+        for dtype, device, labels_device, y in batches:
+            assert (dtype, device, labels_device) == ("torch.uint8", "cpu", "cpu"), name
+            np.testing.assert_allclose(np.sum(y, axis=1), 1.0, atol=1e-6)
+
+
 def test_grain_recipe_is_the_same_for_0_1_and_2_workers_and_the_layer_differs_per_worker(tmp_path):
     out = _run("grain", "jax", tmp_path)
     recipes = {workers: [batch[0] for batch in out[f"grain_{workers}"]] for workers in (0, 1, 2)}
@@ -211,5 +252,6 @@ def test_grain_recipe_is_the_same_for_0_1_and_2_workers_and_the_layer_differs_pe
 if __name__ == "__main__":
     name, output = sys.argv[1], pathlib.Path(sys.argv[2])
     result: dict = {}
-    {"torch": torch_pipelines, "grain": grain_pipelines}[name](result, output.parent)
+    pipelines = {"torch": torch_pipelines, "torch_accelerator": torch_accelerator_pipelines, "grain": grain_pipelines}
+    pipelines[name](result, output.parent)
     output.write_text(json.dumps(result))
