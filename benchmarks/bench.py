@@ -672,7 +672,8 @@ def host_pipeline(shape, dtype, factories, repeats, batches, quick=False):
 
     JAX backend: `grain.MapDataset.source(samples).batch(B).map(fn)`, the
     samples NumPy arrays, iterated in this thread (`ReadOptions(num_threads=0)`:
-    grain's default prefetch threads would run ahead of the timed block). torch backend: a `torch.utils.data.DataLoader`
+    grain's default prefetch threads would run ahead of the timed block).
+    torch backend: a `torch.utils.data.DataLoader`
     (batch_size=B, collate_fn = default_collate, then fn), iterated in this
     process with one intra-op thread, as torch runs each DataLoader worker
     (`num_workers > 0` would add the transfer of every batch between
@@ -795,7 +796,7 @@ def machine_info() -> dict:
         pass
     with contextlib.suppress(Exception):
         info["loadavg_at_start"] = pathlib.Path("/proc/loadavg").read_text().split()[:3]
-    # glibc's heap settings decide whether each fresh batch page-faults (benchmarks/README.md, "malloc").
+    # glibc's heap settings decide whether each fresh batch page-faults (benchmarks/README.md, "Trap 2").
     info["malloc_env"] = {key: value for key, value in os.environ.items() if key.startswith("MALLOC_")}
     return info
 

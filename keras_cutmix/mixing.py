@@ -149,7 +149,7 @@ def _paste_box_numpy(target: Any, source: Any, box: tuple, partner: Any, layout:
 def _copy_around_boxes(out: np.ndarray, target: np.ndarray, box: tuple) -> np.ndarray:
     """`out` (B, H, W[, C], C-contiguous) with `target`'s pixels everywhere but in each sample's box.
 
-    NumPy's masked copy costs per element (~1.5 ns), whatever its size: the
+    NumPy's masked copy costs per element (1.5–4 ns), whatever its size: the
     rows outside a sample's box go as one element each (a void dtype of a
     row's bytes, one memcpy), and only the pixels beside the box in its rows
     as elements of one pixel (a void dtype of its C values). Gather
