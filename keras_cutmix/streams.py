@@ -44,7 +44,7 @@ from typing import Any
 
 import keras
 
-# Serializes `SeedGenerator.next()` (a read, then an assign) across threads.
+# Serializes a layer's counter across threads (`SeedGenerator.next()`, or `_next_host_seed` on the host path: a read, then an assign).
 COUNTER_LOCK = threading.Lock()
 _process_entropy: dict[int, int] = {}
 _jax_process: dict[int, int | None] = {}
