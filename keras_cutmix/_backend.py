@@ -209,12 +209,13 @@ def dtype_name(dtype: Any) -> str:
 
 def _numpy_convert_to_tensor(x: Any, dtype: Any = None, sparse: Any = None, ragged: Any = None) -> Any:
     """Keras' NumPy `convert_to_tensor`, without its copy of an array that already has the dtype asked for."""
-    if isinstance(x, np.ndarray) and (dtype is None or dtype_name(dtype) == dtype_name(x.dtype)):
+    name = None if dtype is None else dtype_name(dtype)
+    if isinstance(x, np.ndarray) and (name is None or name == dtype_name(x.dtype)):
         return x
-    if dtype is not None and (type(x) in (int, float, bool) or isinstance(x, (np.ndarray, np.generic))):
-        name = dtype_name(dtype)
-        if name != "bfloat16" and not sparse and not ragged:  # (NumPy has no bfloat16 by that name)
-            return np.array(x, dtype=name)  # what Keras' conversion does, without its checks
+    number = type(x) in (int, float, bool) or isinstance(x, (np.ndarray, np.generic))
+    # (NumPy has no bfloat16 by that name: Keras' conversion makes it.)
+    if number and name not in (None, "bfloat16") and not sparse and not ragged:
+        return np.array(x, dtype=name)  # what Keras' conversion does, without its checks
     return _numpy_backend_loaded().core.convert_to_tensor(x, dtype=dtype, sparse=sparse, ragged=ragged)
 
 

@@ -119,12 +119,12 @@ def _paste_box_numpy(target: Any, source: Any, box: tuple, partner: Any, layout:
     if np.ndim(source) == 0:
         source = np.asarray(source, dtype=target.dtype)
     height_axis = 2 if layout == "channels_first" else 1
+    # Partners that can be gathered as whole images of the target's shape and dtype.
+    gatherable = partner is not None and source.shape == target.shape and source.dtype == target.dtype
     if top.shape[0] == 1:
-        return _paste_one_box_numpy(
-            target, source, (int(top[0]), int(bottom[0]), int(left[0]), int(right[0])), partner, height_axis
-        )
-    same = partner is not None and source.shape == target.shape and source.dtype == target.dtype
-    if same and layout != "channels_first":
+        box = (int(top[0]), int(bottom[0]), int(left[0]), int(right[0]))
+        return _paste_one_box_numpy(target, source, box, partner, height_axis, gatherable)
+    if gatherable and layout != "channels_first":
         gathered = np.take(source, np.asarray(partner), axis=0)  # C-contiguous: its views write into it
         return _copy_around_boxes(gathered, target, (top, bottom, left, right))
     shape = target.shape
@@ -174,7 +174,7 @@ def _copy_around_boxes(out: np.ndarray, target: np.ndarray, box: tuple) -> np.nd
 
 
 def _paste_one_box_numpy(
-    target: np.ndarray, source: np.ndarray, box: tuple, partner: Any, height_axis: int
+    target: np.ndarray, source: np.ndarray, box: tuple, partner: Any, height_axis: int, gatherable: bool
 ) -> np.ndarray:
     """`_paste_box_numpy` with one box (top, bottom, left, right) for the whole batch."""
     top, bottom, left, right = box
@@ -184,7 +184,7 @@ def _paste_one_box_numpy(
     rows, cols = slice(top, bottom), slice(left, right)
     height, width = target.shape[height_axis], target.shape[height_axis + 1]
     share = (bottom - top) * (right - left) / (height * width)
-    if partner is not None and share > 1 / 3 and source.shape == target.shape and source.dtype == target.dtype:
+    if gatherable and share > 1 / 3:
         out = np.take(source, np.asarray(partner), axis=0)
         for around in ((slice(0, top),), (slice(bottom, None),), (rows, slice(0, left)), (rows, slice(right, None))):
             out[lead + around] = target[lead + around]
