@@ -10,6 +10,7 @@ per-repeat ratios (paired), which is what the targets are checked on.
     python benchmarks/bench.py --backend torch     # direct call and training step on torch (GPU when present)
     python benchmarks/bench.py --backend jax --settings host    # a grain map on the host (issue #18)
     python benchmarks/bench.py --backend torch --settings host  # a torch DataLoader collate on the host
+    python benchmarks/bench.py --backend torch --settings host --host-workers 2  # ... in two DataLoader workers
     python benchmarks/bench.py --quick             # smoke test: tiny sizes, few repeats
 
 Floors, measured in the same run:
@@ -67,6 +68,8 @@ NOOP = "no-op map"
 FIT_BATCH = 128  # the issue's target: a training step at 32x32, batch 128
 EPOCH_BATCHES = (8, 200)  # epochs of the "epoch" setting (224x224: the first only, unless --epoch-batches)
 OURS = ("keras_cutmix batch", "keras_cutmix sample")
+COLLATE = " (layer.collate)"  # host pipelines: the layer as the collation, mixing the batch it stacks in place
+OURS_COLLATE = tuple(name + COLLATE for name in OURS)
 KERAS = "keras.layers.CutMix"
 KERAS_CV = "keras_cv.layers.CutMix"
 NOMIX = "no-mix map"
@@ -141,6 +144,12 @@ def parse_args(argv=None):
         "--epoch-batches",
         default=None,
         help=f"batches per epoch in the epoch setting (default {','.join(map(str, EPOCH_BATCHES))}; 224x224: 8 only)",
+    )
+    p.add_argument(
+        "--host-workers",
+        type=int,
+        default=0,
+        help="host setting, torch backend: the DataLoader's num_workers (default 0: batches made in this process)",
     )
     p.add_argument("--no-keras-cv", action="store_true", help="skip keras_cv even when importable")
     p.add_argument(
@@ -667,7 +676,7 @@ def other_backend_direct(shape, dtype, factories, repeats):
 # --------------------------------------------------------------------------- host pipelines (issue #18)
 
 
-def host_pipeline(shape, dtype, factories, repeats, batches, quick=False):
+def host_pipeline(shape, dtype, factories, repeats, batches, quick=False, workers=0):
     """Batches per second of a host pipeline with each implementation as its mapping step.
 
     JAX backend: `grain.MapDataset.source(samples).batch(B).map(fn)`, the
@@ -675,14 +684,17 @@ def host_pipeline(shape, dtype, factories, repeats, batches, quick=False):
     grain's default prefetch threads would run ahead of the timed block).
     torch backend: a `torch.utils.data.DataLoader`
     (batch_size=B, collate_fn = default_collate, then fn), iterated in this
-    process with one intra-op thread, as torch runs each DataLoader worker
-    (`num_workers > 0` would add the transfer of every batch between
-    processes, the same for every implementation). fn is nothing (no-op map),
+    process with one intra-op thread, as torch runs each DataLoader worker;
+    with `workers` > 0 (--host-workers), in that many worker processes, whose
+    batches reach this process through shared memory (default_collate
+    allocates there; a new tensor is copied there first). fn is nothing (no-op map),
     a copy of the batch in the framework (the floor: every image moved to
     another slot), NumPy's copy into a preallocated buffer (memcpy),
-    keras_cutmix, or keras.layers.CutMix. Each timed block
-    makes a fresh iterator, pulls one batch untimed, then times `batches`
-    batches; blocks rotate over the implementations.
+    keras_cutmix, or keras.layers.CutMix; the rows "(layer.collate)" replace
+    the batching instead (grain's `batch_fn`, torch's `collate_fn`): our
+    layer's `collate`, which mixes the batch it stacks in place. Each timed
+    block makes a fresh iterator, pulls one batch untimed, then times
+    `batches` batches; blocks rotate over the implementations.
     """
     backend = keras.backend.backend()
     xn, yn = make_batch(shape, dtype)
@@ -707,18 +719,21 @@ def host_pipeline(shape, dtype, factories, repeats, batches, quick=False):
     # conversion to a backend array), the "t/memcpy" ratios.
     buffer = np.empty_like(xn)
     fns["memcpy"] = lambda x, y: (np.copyto(buffer, np.asarray(x)) or buffer, y)
+    collates = {}
     for name, make in factories.items():
         fns[name] = make()
+        if name in OURS:
+            collates[name + COLLATE] = fns[name].layer.collate
     blocks = {}
-    for name, fn in fns.items():
-        iterable = _host_iterable(backend, xn, yn, fn, shape[0], batches + 1)
+    for name in (*fns, *collates):
+        iterable = _host_iterable(backend, xn, yn, fns.get(name), shape[0], batches + 1, collates.get(name), workers)
         blocks[name] = functools.partial(iterator_block, iterable, 1, batches, sync)
     with _one_torch_thread(backend):
         return throughput(run_rounds(blocks, repeats, warmup=1), shape[0], batches)
 
 
-def _host_iterable(backend, xn, yn, fn, batch_size, batches):
-    """`batches` batches of the samples of (xn, yn), batched by the framework, then mapped by fn."""
+def _host_iterable(backend, xn, yn, fn, batch_size, batches, collate=None, workers=0):
+    """`batches` batches of the samples of (xn, yn), batched by the framework, then mapped by fn (or batched by `collate`)."""
     count = batch_size * batches
 
     class Samples:
@@ -731,17 +746,21 @@ def _host_iterable(backend, xn, yn, fn, batch_size, batches):
     if backend == "jax":
         import grain
 
-        dataset = grain.MapDataset.source(Samples()).batch(batch_size).map(lambda batch: fn(*batch))
+        if collate is not None:
+            dataset = grain.MapDataset.source(Samples()).batch(batch_size, batch_fn=collate)
+        else:
+            dataset = grain.MapDataset.source(Samples()).batch(batch_size).map(lambda batch: fn(*batch))
         # In this thread: `iter(dataset)` would prefetch with 16 threads (grain's default ReadOptions), whose
         # work before and during a block the block's clock cannot tell apart (5x spreads on 2 cores).
         return dataset.to_iter_dataset(grain.ReadOptions(num_threads=0, prefetch_buffer_size=0))
     import torch.utils.data
 
-    def collate(samples):
+    def then_fn(samples):
         images, labels = torch.utils.data.default_collate(samples)
         return fn(images, labels)
 
-    return torch.utils.data.DataLoader(Samples(), batch_size=batch_size, collate_fn=collate)
+    parallel = {"num_workers": workers, "prefetch_factor": 2} if workers else {}  # (one intra-op thread each)
+    return torch.utils.data.DataLoader(Samples(), batch_size=batch_size, collate_fn=collate or then_fn, **parallel)
 
 
 @contextlib.contextmanager
@@ -845,9 +864,13 @@ def ratio_rows(setting, size, dtype, cells, extra=None):
     methods = tuple(
         name
         for name in cells
-        if is_ours(name) and name not in OURS and name != DRAW and name != MODEL and "(no XLA)" not in name
+        if is_ours(name)
+        and name not in (*OURS, *OURS_COLLATE)
+        and name != DRAW
+        and name != MODEL
+        and "(no XLA)" not in name
     )
-    for impl in (*OURS, "keras_cutmix batch (no XLA)", KERAS, KERAS_CV, MODEL, *methods):
+    for impl in (*OURS, *OURS_COLLATE, "keras_cutmix batch (no XLA)", KERAS, KERAS_CV, MODEL, *methods):
         if "times" not in cells.get(impl, {}):
             continue
         if setting == "fit":
@@ -907,7 +930,7 @@ def epoch_ratio_rows(setting, size, dtype, cells, batches):
     return rows
 
 
-def run_setting(setting, shape, dtype, factories, repeats, quick, fit_sides, fit_dtypes, epoch_batches):
+def run_setting(setting, shape, dtype, factories, repeats, quick, fit_sides, fit_dtypes, epoch_batches, host_workers=0):
     """Yield (cells, size label, extra row fields, start time) for each cell of one setting × size × dtype."""
     size = "x".join(map(str, shape))
     t0 = time.time()
@@ -949,8 +972,9 @@ def run_setting(setting, shape, dtype, factories, repeats, quick, fit_sides, fit
         elif setting == "host":
             # Long enough blocks that the load of a shared machine averages out within one.
             batches = 2 if quick else (4 if big else 16)
-            cells = host_pipeline(shape, dtype, factories, repeats, batches, quick)
+            cells = host_pipeline(shape, dtype, factories, repeats, batches, quick, host_workers)
             extra["batches_per_pass"] = batches
+            extra["workers"] = host_workers
             extra["pipeline"] = "grain MapDataset" if keras.backend.backend() == "jax" else "torch DataLoader collate"
         elif setting == "direct":
             cells, device, on_gpu = other_backend_direct(shape, dtype, factories, repeats)
@@ -1022,7 +1046,16 @@ def main(argv=None) -> int:
         for shape in sizes:
             for dtype in dtypes:
                 for cells, size, extra, t0 in run_setting(
-                    setting, shape, dtype, factories, repeats, quick, fit_sides, fit_dtypes, epoch_batches
+                    setting,
+                    shape,
+                    dtype,
+                    factories,
+                    repeats,
+                    quick,
+                    fit_sides,
+                    fit_dtypes,
+                    epoch_batches,
+                    args.host_workers,
                 ):
                     if setting == "direct":
                         device = extra.get("device", device)
@@ -1034,7 +1067,7 @@ def main(argv=None) -> int:
                     label = f" {extra['batches']} batches" if "batches" in extra else ""
                     print(f"\n[{setting}] {size} {dtype}{label}  ({time.time() - t0:.0f} s)", flush=True)
                     for name, cell in cells.items():
-                        print(f"  {name:28s} {fmt_cell(cell)}", flush=True)
+                        print(f"  {name:36s} {fmt_cell(cell)}", flush=True)
                     write_report(args, results, ratios, notes, device, started, repeats, quick, partial=True)
     report = write_report(args, results, ratios, notes, device, started, repeats, quick)
     print_ratios(ratios)
@@ -1149,8 +1182,22 @@ TARGETS = (
     ),
     Target("map {impl} / copy, steady state, {size} {dtype} (<= 1.3)", "map", "t/floor", dtypes=BOTH),
     # Issue #18: in a host pipeline (grain map on JAX, torch DataLoader collate), every size and dtype.
-    Target("host throughput {impl} / keras.layers.CutMix, {size} {dtype} (>= 3)", "host", KERAS_OURS, MEASURED, BOTH),
-    Target("host {impl} / copy of the batch, {size} {dtype} (<= 3)", "host", "t/floor", MEASURED, BOTH),
+    Target(
+        "host throughput {impl} / keras.layers.CutMix, {size} {dtype} (>= 3)",
+        "host",
+        KERAS_OURS,
+        MEASURED,
+        BOTH,
+        impls=(*OURS, *OURS_COLLATE),
+    ),
+    Target(
+        "host {impl} / copy of the batch, {size} {dtype} (<= 3)",
+        "host",
+        "t/floor",
+        MEASURED,
+        BOTH,
+        impls=(*OURS, *OURS_COLLATE),
+    ),
     Target(
         "fit step overhead of in-model {impl}, {size} float32 (<= 0.05)",
         "fit",
@@ -1238,12 +1285,12 @@ def print_ratios(ratios):
         keys = ["t/floor", "t/memcpy", f"{KERAS}/ours", f"{KERAS_CV}/ours", "t/CutMix"]
         heads = ["t/floor", "t/memcpy", "keras/ours", "keras_cv/ours", "t/CutMix"]
         print(
-            f"  {'setting':11s} {'size':15s} {'dtype':7s} {'impl':28s} {'floor':18s}"
+            f"  {'setting':11s} {'size':15s} {'dtype':7s} {'impl':36s} {'floor':18s}"
             + "".join(f"{k:>14s}" for k in heads)
         )
         for r in plain:
             vals = "".join(f"{r[k]:14.2f}" if r.get(k) is not None else f"{'-':>14s}" for k in keys)
-            print(f"  {r['setting']:11s} {r['size']:15s} {r['dtype']:7s} {r['impl']:28s} {r['floor']:18s}{vals}")
+            print(f"  {r['setting']:11s} {r['size']:15s} {r['dtype']:7s} {r['impl']:36s} {r['floor']:18s}{vals}")
     costs = [r for r in ratios if "cost_ms" in r]
     if costs:
         print("\nepoch costs (epoch - no-mix epoch, median of paired rounds):")

@@ -22,7 +22,7 @@ import contextlib
 import functools
 import sys
 import threading
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -161,6 +161,28 @@ def numpy_ops() -> Iterator[None]:
         yield
     finally:
         _state.numpy = previous
+
+
+@contextlib.contextmanager
+def overwriting(arrays: Iterable[Any]) -> Iterator[None]:
+    """Within this scope the host paste may write the batch into these NumPy arrays instead of a copy.
+
+    For arrays no one else holds: a batch that `MixLayer.collate` has just
+    made. A torch DataLoader worker sends such a batch to the main process
+    through shared memory without a copy (default_collate allocates it there);
+    a new array would be copied into shared memory first.
+    """
+    previous = getattr(_state, "overwritable", ())
+    _state.overwritable = tuple(arrays)
+    try:
+        yield
+    finally:
+        _state.overwritable = previous
+
+
+def may_overwrite(array: Any) -> bool:
+    """Whether `array` is one that `overwriting` named (by identity: a cast or a view of it is not)."""
+    return any(array is named for named in getattr(_state, "overwritable", ()))
 
 
 @functools.cache

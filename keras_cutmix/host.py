@@ -30,6 +30,7 @@ brings back to the host.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -41,6 +42,7 @@ from keras_cutmix._backend import (
     in_tensorflow_graph,
     numpy_backend,
     numpy_ops,
+    overwriting,
     to_numpy,
     values_known,
 )
@@ -202,23 +204,81 @@ def to_numpy_seed(seed: Any) -> Any:
     return np.asarray(keras.ops.convert_to_numpy(seed))
 
 
-def mix(data: dict, seed: Any, options: Any, training: bool = True, probability: Any = None) -> dict:
+def collate(samples: Any, tensors: bool = False) -> Any:
+    """`samples` stacked into a new batch (`MixLayer.collate`): NumPy, each part stacked as grain's `.batch()` does.
+
+    `tensors`: torch's `default_collate` instead (CPU tensors; in a
+    DataLoader worker made in the shared memory that takes them to the main
+    process without a copy).
+    """
+    if not isinstance(samples, Sequence) or isinstance(samples, (str, bytes)) or not samples:
+        raise ValueError(
+            f"`samples` must be a non-empty list of samples (e.g. (image, label) tuples); received {samples!r:.80}."
+        )
+    if tensors:
+        import torch.utils.data
+
+        return torch.utils.data.default_collate(list(samples))
+    return keras.tree.map_structure(lambda *parts: np.stack(parts), *samples)
+
+
+def called_by_torch_loader(frame: Any, depth: int = 4) -> bool:
+    """Whether `frame` or one of the `depth` frames above it is torch's DataLoader (its fetcher calls `collate_fn`).
+
+    Keras fits on a torch DataLoader's batches only as torch tensors (its
+    adapter calls `.cpu()` on each), whatever the backend.
+    """
+    while frame is not None and depth > 0:
+        if frame.f_globals.get("__name__", "").startswith("torch.utils.data"):
+            return True
+        frame, depth = frame.f_back, depth - 1
+    return False
+
+
+def to_torch(out: Any) -> Any:
+    """The NumPy arrays of `out` as CPU torch tensors viewing them (no copy)."""
+    import torch
+
+    return keras.tree.map_structure(lambda x: torch.from_numpy(x) if isinstance(x, np.ndarray) else x, out)
+
+
+def mix(
+    data: dict, seed: Any, options: Any, training: bool = True, probability: Any = None, overwrite: bool = False
+) -> dict:
     """`pipeline.apply_mix` on Keras' NumPy backend: host data in, host data out (`seed` concrete, see `to_numpy_seed`).
 
-    For a host batch that `mixes_in_numpy`; the caller keeps the ops path for the others.
+    For a host batch that `mixes_in_numpy`; the caller keeps the ops path for
+    the others. `overwrite`: the images and segmentation masks are the
+    caller's own new arrays (`MixLayer.collate`), and may be mixed in place.
     """
     from keras_cutmix.pipeline import apply_mix
 
     if probability is not None and not isinstance(probability, (int, float)):
         probability = np.asarray(keras.ops.convert_to_numpy(probability))
     torch_in = _torch_cpu_tensor(data[inputs.IMAGES])
-    if torch_in:  # NumPy views of the CPU tensors (no copy)
-        data = keras.tree.map_structure(lambda x: x.numpy() if _torch_cpu_tensor(x) else x, data)
+    tensors: dict[int, tuple[np.ndarray, Any]] = {}  # id of a NumPy view: (the view, its tensor)
+
+    def numpy_view(value: Any) -> Any:
+        if not _torch_cpu_tensor(value):
+            return value
+        array = value.numpy()  # no copy
+        tensors[id(array)] = (array, value)
+        return array
+
+    if torch_in:
+        data = keras.tree.map_structure(numpy_view, data)
     data = canonical(data)
-    with numpy_ops():
+    overwritable = [data[key] for key in (inputs.IMAGES, inputs.SEGMENTATION_MASKS) if overwrite and key in data]
+    with numpy_ops(), overwriting(overwritable):
         out = apply_mix(data, seed, options, training=training, probability=probability)
-    if torch_in:  # CPU tensors out, as they came (views of the NumPy results)
+    if torch_in:  # CPU tensors out, as they came: a view that comes back is its tensor, a new array a tensor viewing it
         import torch
 
-        out = keras.tree.map_structure(lambda x: torch.from_numpy(x) if isinstance(x, np.ndarray) else x, out)
+        def as_tensor(value: Any) -> Any:
+            if not isinstance(value, np.ndarray):
+                return value
+            view, tensor = tensors.get(id(value), (None, None))
+            return tensor if view is value else torch.from_numpy(value)
+
+        out = keras.tree.map_structure(as_tensor, out)
     return out

@@ -14,7 +14,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_cutmix._backend import backend_name, compiled, dtype_name, in_xla_context, ops
+from keras_cutmix._backend import backend_name, compiled, dtype_name, in_xla_context, may_overwrite, ops
 from keras_cutmix.inputs import spatial_size
 from keras_cutmix.masks import box_mask, mask_for
 
@@ -107,14 +107,20 @@ def _paste_box_numpy(target: Any, source: Any, box: tuple, partner: Any, layout:
     box of share a; at 64x96x96x3 float32 and a = 0.6, 0.40 ms against 0.59
     ms, a copy 0.19 ms, benchmarks/README.md). A box per sample: the
     partners gathered, then the target copied around the boxes
-    (`_copy_around_boxes`: whole rows, then the pixels beside each box);
+    (`_copy_by_boxes`: whole rows, then the pixels beside each box);
     channels_first, and sources that are not the partners, under a
     full-size boolean mask of the boxes (the row test and the column test,
     as `_box_tests` makes them, on the (B, H, W·C) view of channels_last):
     a mask that broadcasts over channels would send NumPy to its slow
     broadcasting loop (~7x a copy at 224x224). No loop over samples either way.
+
+    Where `target` may be overwritten (`_backend.overwriting`: a batch that
+    `MixLayer.collate` made), the boxes are written into it instead of a
+    copy: the box regions from the partners (read whole before any write), or
+    the gathered partners copied inside the boxes.
     """
     top, bottom, left, right = (np.asarray(v).reshape(-1) for v in box)
+    in_place = may_overwrite(target) and target.flags.writeable and target.flags.c_contiguous
     target = np.asarray(target)
     if np.ndim(source) == 0:
         source = np.asarray(source, dtype=target.dtype)
@@ -123,10 +129,12 @@ def _paste_box_numpy(target: Any, source: Any, box: tuple, partner: Any, layout:
     gatherable = partner is not None and source.shape == target.shape and source.dtype == target.dtype
     if top.shape[0] == 1:
         box = (int(top[0]), int(bottom[0]), int(left[0]), int(right[0]))
-        return _paste_one_box_numpy(target, source, box, partner, height_axis, gatherable)
+        return _paste_one_box_numpy(target, source, box, partner, height_axis, gatherable, in_place)
     if gatherable and layout != "channels_first":
         gathered = np.take(source, np.asarray(partner), axis=0)  # C-contiguous: its views write into it
-        return _copy_around_boxes(gathered, target, (top, bottom, left, right))
+        if in_place:
+            return _copy_by_boxes(target, gathered, (top, bottom, left, right), inside=True)
+        return _copy_by_boxes(gathered, target, (top, bottom, left, right), inside=False)
     shape = target.shape
     view = (shape[0], shape[1], shape[2] * shape[3]) if layout == "channels_last" else shape
     scale = shape[3] if layout == "channels_last" else 1
@@ -141,57 +149,70 @@ def _paste_box_numpy(target: Any, source: Any, box: tuple, partner: Any, layout:
         mask = np.repeat(mask, view[1], axis=1)
     if partner is not None:
         source = np.take(source, np.asarray(partner), axis=0)
-    out = target.copy()
+    out = target if in_place else target.copy()
     np.copyto(out.reshape(view), source if source.ndim == 0 else source.reshape(view), where=mask)
     return out
 
 
-def _copy_around_boxes(out: np.ndarray, target: np.ndarray, box: tuple) -> np.ndarray:
-    """`out` (B, H, W[, C], C-contiguous) with `target`'s pixels everywhere but in each sample's box.
+def _copy_by_boxes(out: np.ndarray, source: np.ndarray, box: tuple, *, inside: bool) -> np.ndarray:
+    """`out` (B, H, W[, C], C-contiguous) with `source`'s pixels inside each sample's box, or everywhere but there.
 
-    NumPy's masked copy costs per element (1.5–4 ns), whatever its size: the
-    rows outside a sample's box go as one element each (a void dtype of a
-    row's bytes, one memcpy), and only the pixels beside the box in its rows
-    as elements of one pixel (a void dtype of its C values). Gather
-    included, at 128x224x224x3 uint8: 4.9 ms, against 6.0 ms with a mask
-    over every pixel (float32: 21.5 ms either way, the memory traffic).
+    NumPy's masked copy costs per element (1.5–4 ns), whatever its size: whole
+    rows go as one element each (a void dtype of a row's bytes, one memcpy),
+    and only the pixels beside the box in its rows as elements of one pixel (a
+    void dtype of its C values). Outside: the rows outside each box, then the
+    pixels beside it. Inside, with `source` a scratch (the gathered partners,
+    overwritten): `out`'s pixels beside each box into `source`, then the rows
+    of the box back. Outside, gather included, at 128x224x224x3 uint8: 4.9 ms,
+    against 6.0 ms with a mask over every pixel (float32: 21.5 ms either way,
+    the memory traffic).
     """
     top, bottom, left, right = (v.reshape(-1, 1, 1) for v in box)
-    if target.size == 0:
+    if source.size == 0:
         return out
-    batch, height, width = target.shape[:3]
-    target = np.ascontiguousarray(target)
-    row = np.dtype((np.void, target.itemsize * (target.size // (batch * height))))
-    pixel = np.dtype((np.void, target.itemsize * (target.size // (batch * height * width))))
+    batch, height, width = source.shape[:3]
+    source = np.ascontiguousarray(source)
+    row = np.dtype((np.void, source.itemsize * (source.size // (batch * height))))
+    pixel = np.dtype((np.void, source.itemsize * (source.size // (batch * height * width))))
     as_rows = lambda a: a.reshape(batch, height, -1).view(row)  # (B, H, 1)
     as_pixels = lambda a: a.reshape(batch, height, width, -1).view(pixel)[..., 0]  # (B, H, W)
     rows_index, cols_index = np.arange(height).reshape(1, -1, 1), np.arange(width).reshape(1, 1, -1)
     in_rows = (rows_index >= top) & (rows_index < bottom)  # (B, H, 1)
     beside = (cols_index < left) | (cols_index >= right)  # (B, 1, W)
-    np.copyto(as_rows(out), as_rows(target), where=~in_rows)
-    np.copyto(as_pixels(out), as_pixels(target), where=in_rows & beside)
+    if inside:
+        np.copyto(as_pixels(source), as_pixels(out), where=in_rows & beside)
+        np.copyto(as_rows(out), as_rows(source), where=in_rows)
+        return out
+    np.copyto(as_rows(out), as_rows(source), where=~in_rows)
+    np.copyto(as_pixels(out), as_pixels(source), where=in_rows & beside)
     return out
 
 
 def _paste_one_box_numpy(
-    target: np.ndarray, source: np.ndarray, box: tuple, partner: Any, height_axis: int, gatherable: bool
+    target: np.ndarray,
+    source: np.ndarray,
+    box: tuple,
+    partner: Any,
+    height_axis: int,
+    gatherable: bool,
+    in_place: bool,
 ) -> np.ndarray:
     """`_paste_box_numpy` with one box (top, bottom, left, right) for the whole batch."""
     top, bottom, left, right = box
     if top >= bottom or left >= right:
-        return target.copy()
+        return target if in_place else target.copy()
     lead = (slice(None),) * height_axis  # the batch (and channels_first's channels)
     rows, cols = slice(top, bottom), slice(left, right)
     height, width = target.shape[height_axis], target.shape[height_axis + 1]
     share = (bottom - top) * (right - left) / (height * width)
-    if gatherable and share > 1 / 3:
+    if gatherable and share > 1 / 3 and not in_place:
         out = np.take(source, np.asarray(partner), axis=0)
         for around in ((slice(0, top),), (slice(bottom, None),), (rows, slice(0, left)), (rows, slice(right, None))):
             out[lead + around] = target[lead + around]
         return out
-    out = target.copy()
+    out = target if in_place else target.copy()
     region = lead + (rows, cols)
-    if partner is not None:
+    if partner is not None:  # the partners' region is gathered (a new array) before it is written
         out[region] = source[(np.asarray(partner),) + region[1:]]
     else:
         out[region] = source if source.ndim == 0 else source[region]

@@ -86,8 +86,10 @@ def test_map_parts_prints_every_part():
 @pytest.mark.own_process  # bench.py on the JAX and torch backends, each in its own process
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_bench_host_pipelines_write_json(tmp_path, backend):
-    # Issue #18's rows: a grain map (JAX) and a torch DataLoader collate, ours vs keras' layer vs a copy.
+    # Issue #18's rows: a grain map (JAX) and a torch DataLoader collate (in two workers), ours (also as the
+    # pipeline's collation: `layer.collate`) vs keras' layer vs a copy.
     out = tmp_path / "results.json"
+    workers = 2 if backend == "torch" else 0
     run_script(
         "benchmarks/bench.py",
         "--backend",
@@ -97,24 +99,29 @@ def test_bench_host_pipelines_write_json(tmp_path, backend):
         "--quick",
         "--dtypes",
         "uint8",
+        "--host-workers",
+        workers,
         "--output",
         out,
     )
     report = json.loads(out.read_text())
     rows = report["results"]
     assert {row["setting"] for row in rows} == {"host"}
+    assert {row["workers"] for row in rows} == {workers}
     assert {row["impl"] for row in rows} == {
         "no-op map",
         "copy",
         "memcpy",
         "keras_cutmix batch",
         "keras_cutmix sample",
+        "keras_cutmix batch (layer.collate)",
+        "keras_cutmix sample (layer.collate)",
         "keras.layers.CutMix",
     }
     assert all("images_per_s" in row and row["dtype"] == "uint8" for row in rows), rows
     host_targets = [t for t in report["targets"] if t["target"].startswith("host")]
-    assert len(host_targets) == 4  # two modes x (keras' throughput, the copy)
+    assert len(host_targets) == 8  # two modes x two pipelines x (keras' throughput, the copy)
     assert all(t["value"] is not None for t in host_targets)
     # Against keras' throughput, the most any mapping could reach in that pipeline (keras / no-op map).
     throughput = [t for t in host_targets if "throughput" in t["target"]]
-    assert len(throughput) == 2 and all(t["ceiling"] > 0 for t in throughput)
+    assert len(throughput) == 4 and all(t["ceiling"] > 0 for t in throughput)

@@ -61,13 +61,15 @@ def _random_boxes(rng, n, h, w):
 @pytest.mark.parametrize("dtype", ["uint8", "float32", "int32"])
 @pytest.mark.parametrize("per_sample", [False, True])
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first", "masks"])
-@pytest.mark.parametrize("inputs", ["numpy", "tensors", "host"])
+@pytest.mark.parametrize("inputs", ["numpy", "tensors", "host", "host, in place"])
 def test_paste_box_is_an_exact_copy_of_each_box(dtype, per_sample, data_format, inputs):
     # Backend tensors take torch's CPU path for one box (copy, then slices); NumPy the general one;
     # "host": NumPy on Keras' NumPy backend (`host.mix`), whose one box is pasted into a copy
-    # (small boxes) or the target copied around it into the gathered partners (boxes over a third).
+    # (small boxes) or the target copied around it into the gathered partners (boxes over a third);
+    # "host, in place": into a batch that may be overwritten (`MixLayer.collate`).
     tensor = keras.ops.convert_to_tensor if inputs == "tensors" else np.asarray
-    scope = _backend.numpy_ops if inputs == "host" else contextlib.nullcontext
+    scope = _backend.numpy_ops if inputs.startswith("host") else contextlib.nullcontext
+    check = _check_paste_box_in_place if inputs == "host, in place" else _check_paste_box
     rng = np.random.default_rng(1)
     b, h, w, c = 6, 7, 9, 3
     shape = {"channels_last": (b, h, w, c), "channels_first": (b, c, h, w), "masks": (b, h, w)}[data_format]
@@ -85,7 +87,7 @@ def test_paste_box_is_an_exact_copy_of_each_box(dtype, per_sample, data_format, 
         xt, noise_t, partner_t = tensor(x), tensor(noise), tensor(partner)
         box_t = tuple(tensor(v) for v in box)
         with scope():
-            _check_paste_box(x, noise, xt, noise_t, partner, partner_t, box, box_t, fmt, dtype)
+            check(x, noise, xt, noise_t, partner, partner_t, box, box_t, fmt, dtype)
 
 
 def _check_paste_box(x, noise, xt, noise_t, partner, partner_t, box, box_t, fmt, dtype):
@@ -102,6 +104,18 @@ def _check_paste_box(x, noise, xt, noise_t, partner, partner_t, box, box_t, fmt,
     out = mixing.paste_box(x, keras.ops.convert_to_tensor(fill), box, fmt)
     assert keras.backend.standardize_dtype(out.dtype) == dtype
     np.testing.assert_array_equal(to_numpy(out), _box_reference(x, fill, box, fmt))
+
+
+def _check_paste_box_in_place(x, noise, xt, noise_t, partner, partner_t, box, box_t, fmt, dtype):
+    """`_check_paste_box`'s forms into a target that `overwriting` names: the same pixels, in the target itself."""
+    noise_before = noise.copy()
+    for source, partners in ((None, partner), (noise, partner), (noise, None), (np.array(7, dtype), None)):
+        target = x.copy()
+        with _backend.overwriting([target]):
+            out = mixing.paste_box(target, target if source is None else source, box, fmt, partner=partners)
+        assert out is target
+        np.testing.assert_array_equal(out, _box_reference(x, x if source is None else source, box, fmt, partners))
+    np.testing.assert_array_equal(noise, noise_before)
 
 
 def test_paste_box_rejects_a_source_it_cannot_lay_over_the_target():

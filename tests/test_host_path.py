@@ -163,6 +163,47 @@ def test_every_method_returns_numpy_for_numpy(method):
         assert on_host[key].dtype == to_numpy(on_tensors[key]).dtype
 
 
+@pytest.mark.parametrize(
+    "layer_class", [keras_cutmix.CutMix, keras_cutmix.Cutout, keras_cutmix.MixUp, keras_cutmix.FMix]
+)
+@pytest.mark.parametrize(("mode", "dtype", "form"), [("batch", "float32", "tuple"), ("sample", "uint8", "dict")])
+def test_collate_mixes_the_batch_it_stacks_in_place_as_the_layer_mixes_that_batch(layer_class, mode, dtype, form):
+    # `layer.collate(samples)` (called directly: NumPy; from a torch DataLoader: test_pipelines.py): the batch
+    # `host.collate` stacks, mixed (in place where NumPy mixes it: CutMix and Cutout; MixUp and FMix into new
+    # arrays), the same as the layer mixes that batch with the same seed.
+    images, labels = _batch(dtype)
+    masks = (images[..., 0] > 127).astype("int32")
+    originals = [images.copy(), labels.copy(), masks.copy()]
+    if form == "tuple":
+        samples, parts = [(images[i], labels[i]) for i in range(B)], [0, 1]
+    else:
+        parts = ["images", "labels"] + (["segmentation_masks"] if layer_class is not keras_cutmix.MixUp else [])
+        samples = [dict(zip(parts, (images[i], labels[i], masks[i]))) for i in range(B)]
+    stacked = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            host, "collate", lambda s, tensors, stack=host.collate: stacked.append(stack(s, tensors)) or stacked[-1]
+        )
+        by_collate = layer_class(num_classes=CLASSES, seed=7, mode=mode).collate(samples)
+    batch = stacked[0]
+    expected = layer_class(num_classes=CLASSES, seed=7, mode=mode)(host.collate(samples))
+    assert type(by_collate) is type(batch)
+    for part in parts:
+        assert isinstance(by_collate[part], np.ndarray), part
+        np.testing.assert_array_equal(to_numpy(by_collate[part]), to_numpy(expected[part]))
+    mixed_in_place = layer_class in (keras_cutmix.CutMix, keras_cutmix.Cutout)
+    assert (by_collate[parts[0]] is batch[parts[0]]) == mixed_in_place, "the stacked batch is the one mixed"
+    assert not np.array_equal(to_numpy(by_collate[parts[0]]), images), "nothing was mixed"
+    for array, original in zip((images, labels, masks), originals):  # the samples are never written
+        np.testing.assert_array_equal(array, original)
+
+
+@pytest.mark.parametrize("samples", [[], "images", None, np.zeros((B, H, W, 3))])
+def test_collate_refuses_what_is_not_a_list_of_samples(samples):
+    with pytest.raises(ValueError, match="`samples` must be a non-empty list of samples"):
+        keras_cutmix.CutMix(num_classes=CLASSES, seed=0).collate(samples)
+
+
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX without x64 holds 64-bit numbers as 32-bit")
 def test_64_bit_host_data_comes_back_in_the_backends_dtypes():
     images, labels = _batch("float64")

@@ -16,6 +16,7 @@ import os
 import random
 import sys
 import warnings
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import keras
@@ -142,6 +143,41 @@ class MixLayer(keras.layers.Layer):
     # Calls
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(args, kwargs)
+
+    def collate(self, samples: Sequence[Any]) -> Any:
+        """A batch of `samples`, mixed: a torch DataLoader's `collate_fn`, grain's `batch_fn`.
+
+        The samples are what the layer takes as a batch, one sample each:
+        (image, label[, sample_weight]) tuples or dicts. They are stacked as
+        the pipeline that calls it stacks them (`host.collate`): in a torch
+        DataLoader, torch tensors as `default_collate` makes them (on the
+        torch backend in the shared memory that takes a worker's batch to the
+        main process without a copy; Keras fits on a DataLoader's batches only
+        as tensors, whatever the backend), elsewhere NumPy arrays as grain's
+        `.batch()` makes them. The new batch is mixed in place where it is
+        mixed in NumPy (`keras_cutmix.host`): no copy of it is made. The same
+        pixels and labels as `layer(batch)` from the same draw. In a torch
+        DataLoader with two workers at 128x224x224x3 float32: about the time
+        of `default_collate` alone (benchmarks/README.md).
+
+        `DataLoader(dataset, batch_size=32, collate_fn=layer.collate,
+        num_workers=2)`; `grain.MapDataset.source(samples).batch(32,
+        batch_fn=layer.collate)`.
+
+        >>> import numpy as np, keras_cutmix
+        >>> images = np.random.randint(0, 256, (8, 32, 32, 3), dtype="uint8")
+        >>> samples = [(image, label) for image, label in zip(images, np.arange(8) % 4)]
+        >>> mixed_images, mixed_labels = keras_cutmix.CutMix(num_classes=4, seed=0).collate(samples)
+        >>> tuple(mixed_images.shape), str(mixed_images.dtype), tuple(mixed_labels.shape)
+        ((8, 32, 32, 3), 'uint8', (8, 4))
+        """
+        by_torch_loader = host.called_by_torch_loader(sys._getframe(1))
+        batch = host.collate(samples, tensors=by_torch_loader and keras.backend.backend() == "torch")
+        out = self._call((batch,), {}, overwrite=True)
+        return host.to_torch(out) if by_torch_loader else out
+
+    def _call(self, args: tuple, kwargs: dict, overwrite: bool = False) -> Any:
         kind, data, repack, training = self._host_batch(args, kwargs)
         if kind is None:
             return self._ops_call(args, kwargs)
@@ -152,7 +188,7 @@ class MixLayer(keras.layers.Layer):
             if training is False:
                 return repack(host.mix(data, None, self.options, training=False))
             seed, probability = self._seed_and_probability(on_host=True)
-            return repack(host.mix(data, seed, self.options, probability=probability))
+            return repack(host.mix(data, seed, self.options, probability=probability, overwrite=overwrite))
 
     def _host_batch(self, args: tuple, kwargs: dict) -> tuple[str | None, dict, Any, Any]:
         """`host.kind_of` this call's batch (None for tensors, traced or symbolic calls), its parts, their repacking, `training`."""

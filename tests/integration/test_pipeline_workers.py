@@ -9,7 +9,8 @@ repeated each other's draws would be caught.
 - torch (torch backend, forked workers): uint8 kept, CPU tensors, batch 0
   (worker 0) and batch 1 (worker 1) mixed differently, the second epoch
   (recreated workers) differently from the first, the same batches again
-  under the same `torch.manual_seed`; `fit` on the loader; `PyDataset` with
+  under the same `torch.manual_seed`, and again with `collate_fn=layer.collate`
+  (mixed in the worker's shared memory); `fit` on the loader; `PyDataset` with
   two worker processes, mixed differently per batch and per epoch, and `fit`.
 - torch with the layers' variables on a device no worker may touch
   (`KERAS_TORCH_DEVICE=meta`, a stand-in for CUDA: keras-team/keras#23506):
@@ -17,7 +18,8 @@ repeated each other's draws would be caught.
 - grain (JAX backend, spawned workers): the recipe (the functional form in a
   `random_map`, seeded from grain's rng) gives the same batches with 0, 1
   and 2 workers; the layer in the same map draws differently in each worker,
-  and so does the layer as an operation of a `grain.DataLoader(worker_count=2)`.
+  and so do the layer as `batch_fn` and as an operation of a
+  `grain.DataLoader(worker_count=2)`.
 
 Spawned workers import Keras and the backend, several seconds each: the
 scripts run once, in the torch leg (`own_process`).
@@ -96,6 +98,14 @@ def torch_pipelines(out: dict, tmp: pathlib.Path) -> None:
         return epochs
 
     out["torch_runs"] = [two_epochs(), two_epochs()]
+
+    def collate_in_place(items):
+        images, labels = layer.collate(items)
+        return images, labels, images.is_shared()  # stacked in the worker's shared memory and mixed there
+
+    torch.manual_seed(0)  # as the first epoch of `two_epochs`: the same workers' streams
+    loader = DataLoader(Samples(), batch_size=B, num_workers=2, collate_fn=collate_in_place, timeout=120)
+    out["torch_collate"] = [[str(x.dtype), shared, _to_numpy(y).tolist()] for x, y, shared in loader]
     loader = DataLoader(Samples(), batch_size=B, num_workers=2, collate_fn=Samples.collate, timeout=120)
     out["torch_fit_loss"] = _tiny_model().fit(loader, epochs=1, verbose=0).history["loss"]
 
@@ -170,6 +180,10 @@ def grain_pipelines(out: dict, tmp: pathlib.Path) -> None:
     for workers in (0, 1, 2):
         pipeline = dataset.mp_prefetch(grain.multiprocessing.MultiprocessingOptions(num_workers=workers))
         out[f"grain_{workers}"] = [[recipe.tolist(), by_layer.tolist()] for recipe, by_layer in pipeline]
+    # The layer as grain's `batch_fn`: the samples stacked and mixed in place, in each of two workers.
+    collated = grain.MapDataset.source(source).batch(B, batch_fn=layer.collate).to_iter_dataset()
+    collated = collated.mp_prefetch(grain.multiprocessing.MultiprocessingOptions(num_workers=2))
+    out["grain_collate"] = [[str(x.dtype), y.tolist()] for x, y in collated]
 
     class LayerMix(grain.transforms.Map):
         """The layer as a `grain.DataLoader` operation."""
@@ -215,6 +229,9 @@ def test_torch_dataloader_workers_draw_their_own_boxes_reproducibly(tmp_path):
             np.testing.assert_allclose(np.sum(y, axis=1), 1.0, atol=1e-6)
     assert _distinct([first[0][0], first[1][0]]), "the second epoch's workers repeated the first's"
     assert first == second, "the same torch.manual_seed and layer seed gave other batches"
+    # `collate_fn=layer.collate`: the same batches, mixed in the shared memory that default_collate stacked them in.
+    assert [y for *_, y in out["torch_collate"]] == first[0]
+    assert all(dtype == "torch.uint8" and shared for dtype, shared, _ in out["torch_collate"])
     assert len(out["torch_fit_loss"]) == 1 and np.isfinite(out["torch_fit_loss"][0])
     # PyDataset(workers=2, use_multiprocessing=True): every call of every epoch drawn anew.
     drawn = list(out["pydataset"].values())
@@ -242,6 +259,11 @@ def test_grain_recipe_is_the_same_for_0_1_and_2_workers_and_the_layer_differs_pe
     assert recipes[0] == recipes[1] == recipes[2], "the recipe's batches depend on the number of workers"
     by_layer = [batch[1] for batch in out["grain_2"]]
     assert len(by_layer) == 2 * BATCHES and _distinct(by_layer), "grain's two workers repeated each other's draws"
+    by_collate = out["grain_collate"]
+    assert len(by_collate) == BATCHES and _distinct([y for _, y in by_collate]), "batch_fn=layer.collate repeated draws"
+    for dtype, y in by_collate:
+        assert dtype == "uint8"
+        np.testing.assert_allclose(np.sum(y, axis=1), 1.0, atol=1e-6)
     # grain.DataLoader(worker_count=2): worker 0 mixes batches 0 and 2, worker 1 batches 1 and 3.
     loader = out["grain_loader"]
     assert len(loader) == BATCHES and _distinct(loader), "the DataLoader's two workers repeated each other's draws"

@@ -49,7 +49,8 @@ def grain():
 
 @pytest.mark.parametrize("form", ["tuple", "dict"])
 @pytest.mark.parametrize("kind", ["MapDataset", "IterDataset"])
-def test_grain_batch_then_map_layer(grain, form, kind):
+@pytest.mark.parametrize("how", ["map", "batch_fn"])  # `.batch(B).map(layer)`, `.batch(B, batch_fn=layer.collate)`
+def test_grain_batch_then_map_layer(grain, form, kind, how):
     images, labels = _batch()
     elements = [(images[i % B], labels[i % B]) for i in range(3 * B)]
     if form == "dict":
@@ -58,7 +59,7 @@ def test_grain_batch_then_map_layer(grain, form, kind):
     if kind == "IterDataset":
         dataset = dataset.to_iter_dataset()
     layer = keras_cutmix.CutMix(num_classes=B, seed=0, mode="sample")
-    batches = list(dataset.batch(B).map(layer))
+    batches = list(dataset.batch(B).map(layer) if how == "map" else dataset.batch(B, batch_fn=layer.collate))
     assert len(batches) == 3
     if form == "tuple":
         assert all(isinstance(batch, tuple) and len(batch) == 2 for batch in batches)
@@ -103,6 +104,29 @@ def test_grain_fit(grain):
     dataset = grain.MapDataset.source(source).batch(B).map(keras_cutmix.CutMix(num_classes=B, seed=0))
     history = _tiny_model().fit(dataset, epochs=1, steps_per_epoch=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
+
+
+@pytest.mark.parametrize("form", ["tuple", "dict"])
+def test_torch_dataloader_collate_fn_is_the_layers_collate_and_fit(form):
+    # In this process (workers: test_pipeline_workers.py), on every backend: torch tensors, as Keras fits on them.
+    torch = pytest.importorskip("torch")
+    images, labels = _batch()
+    elements = [(images[i % B], labels[i % B]) for i in range(3 * B)]
+    if form == "dict":
+        elements = [{"images": x, "labels": y} for x, y in elements]
+    layer = keras_cutmix.CutMix(num_classes=B, seed=0, mode="sample")
+    loader = torch.utils.data.DataLoader(elements, batch_size=B, collate_fn=layer.collate)
+    batches = [batch if form == "tuple" else (batch["images"], batch["labels"]) for batch in loader]
+    assert len(batches) == 3 and all(isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) for x, y in batches)
+    for x, y in batches:
+        assert keras.backend.standardize_dtype(x.dtype) == "uint8"
+        pixels = to_numpy(x)[..., 0].reshape(B, -1).astype(int) - 1
+        shares = np.stack([np.bincount(row, minlength=B) for row in pixels]) / pixels.shape[1]
+        np.testing.assert_allclose(to_numpy(y), shares, atol=1e-6)
+    assert _distinct([y for _, y in batches])
+    if form == "tuple":  # (Keras fits on (x, y) tuples)
+        history = _tiny_model().fit(loader, epochs=1, shuffle=False, verbose=0)
+        assert np.isfinite(history.history["loss"]).all()
 
 
 def test_pydataset_threads_share_one_counter_and_fit():
