@@ -310,7 +310,7 @@ class MixLayer(keras.layers.Layer):
                 f"{type(self).__name__} got one image (rank 3) in a tf.data map: it mixes the images of a batch, "
                 "so applied before `.batch()` it mixes nothing: batch, then map (`ds.batch(B).map(layer)`).",
                 UserWarning,
-                stacklevel=4,  # the caller of __call__ (through _ops_call)
+                stacklevel=5,  # the caller of __call__ (through _call and _ops_call)
             )
         if not self.options.mixes_labels or self.__dict__.get("_warned_no_labels"):
             return
@@ -328,7 +328,7 @@ class MixLayer(keras.layers.Layer):
                 f"mixer=keras_cutmix.{type(self).__name__}(...)) to mix both inside the train step, or map the "
                 "layer over a tf.data pipeline of (images, labels).",
                 UserWarning,
-                stacklevel=4,  # the caller of __call__ (through _ops_call)
+                stacklevel=5,  # the caller of __call__ (through _call and _ops_call)
             )
 
     # Shapes and config
