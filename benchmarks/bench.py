@@ -70,6 +70,7 @@ EPOCH_BATCHES = (8, 200)  # epochs of the "epoch" setting (224x224: the first on
 OURS = ("keras_cutmix batch", "keras_cutmix sample")
 COLLATE = " (layer.collate)"  # host pipelines: the layer as the collation, mixing the batch it stacks in place
 OURS_COLLATE = tuple(name + COLLATE for name in OURS)
+HOST_OURS = (*OURS, *OURS_COLLATE)  # the host setting's rows of ours
 KERAS = "keras.layers.CutMix"
 KERAS_CV = "keras_cv.layers.CutMix"
 NOMIX = "no-mix map"
@@ -687,7 +688,9 @@ def host_pipeline(shape, dtype, factories, repeats, batches, quick=False, worker
     process with one intra-op thread, as torch runs each DataLoader worker;
     with `workers` > 0 (--host-workers), in that many worker processes, whose
     batches reach this process through shared memory (default_collate
-    allocates there; a new tensor is copied there first). fn is nothing (no-op map),
+    allocates there; a new tensor is copied there first, and NumPy, the
+    memcpy row's buffer, pickled through a pipe: its ratios there measure
+    that). fn is nothing (no-op map),
     a copy of the batch in the framework (the floor: every image moved to
     another slot), NumPy's copy into a preallocated buffer (memcpy),
     keras_cutmix, or keras.layers.CutMix; the rows "(layer.collate)" replace
@@ -864,13 +867,9 @@ def ratio_rows(setting, size, dtype, cells, extra=None):
     methods = tuple(
         name
         for name in cells
-        if is_ours(name)
-        and name not in (*OURS, *OURS_COLLATE)
-        and name != DRAW
-        and name != MODEL
-        and "(no XLA)" not in name
+        if is_ours(name) and name not in HOST_OURS and name != DRAW and name != MODEL and "(no XLA)" not in name
     )
-    for impl in (*OURS, *OURS_COLLATE, "keras_cutmix batch (no XLA)", KERAS, KERAS_CV, MODEL, *methods):
+    for impl in (*HOST_OURS, "keras_cutmix batch (no XLA)", KERAS, KERAS_CV, MODEL, *methods):
         if "times" not in cells.get(impl, {}):
             continue
         if setting == "fit":
@@ -1015,6 +1014,8 @@ def main(argv=None) -> int:
     unknown = [s for s in settings if s not in known_settings]
     if unknown:
         raise SystemExit(f"settings {unknown} do not run on the {backend} backend; choose among {known_settings}")
+    if args.host_workers and (backend != "torch" or "host" not in settings):
+        raise SystemExit("--host-workers sets the torch DataLoader's workers: it needs --backend torch --settings host")
     if args.sizes:
         sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     else:
@@ -1188,7 +1189,7 @@ TARGETS = (
         KERAS_OURS,
         MEASURED,
         BOTH,
-        impls=(*OURS, *OURS_COLLATE),
+        impls=HOST_OURS,
     ),
     Target(
         "host {impl} / copy of the batch, {size} {dtype} (<= 3)",
@@ -1196,7 +1197,7 @@ TARGETS = (
         "t/floor",
         MEASURED,
         BOTH,
-        impls=(*OURS, *OURS_COLLATE),
+        impls=HOST_OURS,
     ),
     Target(
         "fit step overhead of in-model {impl}, {size} float32 (<= 0.05)",
