@@ -182,7 +182,9 @@ def test_collate_mixes_the_batch_it_stacks_in_place_as_the_layer_mixes_that_batc
     stacked = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
-            host, "collate", lambda s, tensors, stack=host.collate: stacked.append(stack(s, tensors)) or stacked[-1]
+            host,
+            "collate",
+            lambda s, torch_loader, stack=host.collate: stacked.append(stack(s, torch_loader)) or stacked[-1],
         )
         by_collate = layer_class(num_classes=CLASSES, seed=7, mode=mode).collate(samples)
     batch = stacked[0]
@@ -202,6 +204,40 @@ def test_collate_mixes_the_batch_it_stacks_in_place_as_the_layer_mixes_that_batc
 def test_collate_refuses_what_is_not_a_list_of_samples(samples):
     with pytest.raises(ValueError, match="`samples` must be a non-empty list of samples"):
         keras_cutmix.CutMix(num_classes=CLASSES, seed=0).collate(samples)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda i: (np.full((2, 2), i), i),
+        lambda i: [np.full((2, 2), i), i, np.float32(i)],
+        lambda i: {"images": np.full((2, 2), i), "labels": i},
+        lambda i: {"images": np.full((2, 2), i), "labels": {"a": i, "b": (i, -i)}},  # nested: the tree walk
+    ],
+    ids=["tuple", "list", "dict", "nested"],
+)
+def test_collate_stacks_each_part_as_the_tree_walk_does(make):
+    samples = [make(i) for i in range(3)]
+    stacked = host.collate(samples)
+    expected = keras.tree.map_structure(lambda *parts: np.stack(parts), *samples)
+    assert type(stacked) is type(expected)
+    keras.tree.assert_same_structure(stacked, expected)
+    for got, want in zip(keras.tree.flatten(stacked), keras.tree.flatten(expected)):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [
+        [(np.zeros(2), 0), (np.zeros(2), 0, 1)],  # a part more
+        [{"images": np.zeros(2), "labels": 0}, {"images": np.zeros(2), "label": 0}],  # another key
+        [(np.zeros(2), 0), [np.zeros(2), 0]],  # another container
+    ],
+)
+def test_collate_refuses_samples_of_different_structures(samples):
+    with pytest.raises((ValueError, TypeError)):
+        host.collate(samples)
 
 
 @pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX without x64 holds 64-bit numbers as 32-bit")

@@ -149,17 +149,17 @@ class MixLayer(keras.layers.Layer):
         """A batch of `samples`, mixed: a torch DataLoader's `collate_fn`, grain's `batch_fn`.
 
         The samples are what the layer takes as a batch, one sample each:
-        (image, label[, sample_weight]) tuples or dicts. They are stacked as
-        the pipeline that calls it stacks them (`host.collate`): in a torch
-        DataLoader, torch tensors as `default_collate` makes them (on the
-        torch backend in the shared memory that takes a worker's batch to the
-        main process without a copy; Keras fits on a DataLoader's batches only
-        as tensors, whatever the backend), elsewhere NumPy arrays as grain's
-        `.batch()` makes them. The new batch is mixed in place where it is
-        mixed in NumPy (`keras_cutmix.host`): no copy of it is made. The same
-        pixels and labels as `layer(batch)` from the same draw. In a torch
-        DataLoader with two workers at 128x224x224x3 float32: about the time
-        of `default_collate` alone (benchmarks/README.md).
+        (image, label[, sample_weight]) tuples or dicts. They are stacked
+        into a new batch (`host.collate`: by NumPy, as grain's `.batch()`;
+        in a torch DataLoader worker on the torch backend by
+        `default_collate`, in the shared memory that takes the batch to the
+        main process without a copy), which is mixed in place where it is
+        mixed in NumPy (`keras_cutmix.host`): no copy of it is made. A torch
+        DataLoader gets CPU torch tensors, whatever the backend (Keras fits
+        on a DataLoader's batches only as tensors). The same pixels and
+        labels as `layer(batch)` from the same draw. At 128x224x224x3
+        float32, faster than `default_collate` alone in this process, about
+        its time in two workers (benchmarks/README.md).
 
         `DataLoader(dataset, batch_size=32, collate_fn=layer.collate,
         num_workers=2)`; `grain.MapDataset.source(samples).batch(32,
@@ -173,7 +173,7 @@ class MixLayer(keras.layers.Layer):
         ((8, 32, 32, 3), 'uint8', (8, 4))
         """
         by_torch_loader = host.called_by_torch_loader(sys._getframe(1))
-        batch = host.collate(samples, tensors=by_torch_loader and keras.backend.backend() == "torch")
+        batch = host.collate(samples, torch_loader=by_torch_loader)
         out = self._call((batch,), {}, overwrite=True)
         return host.to_torch(out) if by_torch_loader else out
 

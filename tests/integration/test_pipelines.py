@@ -129,6 +129,28 @@ def test_torch_dataloader_collate_fn_is_the_layers_collate_and_fit(form):
         assert np.isfinite(history.history["loss"]).all()
 
 
+def test_torch_dataloader_collate_takes_tensor_samples_and_keeps_what_numpy_cannot_stack():
+    # Samples as torch tensors (torchvision's transforms return them) with a string each: the images and labels
+    # stacked, mixed exactly, as CPU tensors; the strings as `default_collate` collates them (a list).
+    torch = pytest.importorskip("torch")
+    images, labels = _batch()
+    elements = [
+        {"images": torch.from_numpy(images[i % B]), "labels": int(labels[i % B]), "name": f"image {i}"}
+        for i in range(2 * B)
+    ]
+    layer = keras_cutmix.CutMix(num_classes=B, seed=0, mode="sample")
+    batches = list(torch.utils.data.DataLoader(elements, batch_size=B, collate_fn=layer.collate))
+    assert [batch["name"] for batch in batches] == [[f"image {i}" for i in range(k, k + B)] for k in (0, B)]
+    for batch in batches:
+        assert isinstance(batch["images"], torch.Tensor) and batch["images"].dtype == torch.uint8
+        pixels = to_numpy(batch["images"])[..., 0].reshape(B, -1).astype(int) - 1
+        shares = np.stack([np.bincount(row, minlength=B) for row in pixels]) / pixels.shape[1]
+        np.testing.assert_allclose(to_numpy(batch["labels"]), shares, atol=1e-6)
+    assert _distinct([batch["labels"] for batch in batches])
+    for i, element in enumerate(elements):  # the samples are never written
+        np.testing.assert_array_equal(element["images"].numpy(), images[i % B])
+
+
 def test_pydataset_threads_share_one_counter_and_fit():
     layer = keras_cutmix.CutMix(num_classes=B, seed=0, mode="sample")
     drawn, lock = [], threading.Lock()
