@@ -9,6 +9,7 @@ back to their dtype.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 import keras
@@ -117,7 +118,8 @@ def _paste_box_numpy(target: Any, source: Any, box: tuple, partner: Any, layout:
     Where `target` may be overwritten (`_backend.overwriting`: a batch that
     `MixLayer.collate` made), the boxes are written into it instead of a
     copy: the box regions from the partners (read whole before any write), or
-    the gathered partners copied inside the boxes.
+    the gathered partners (into this thread's scratch, `_scratch`) copied
+    inside the boxes.
     """
     top, bottom, left, right = (np.asarray(v).reshape(-1) for v in box)
     in_place = may_overwrite(target) and target.flags.writeable and target.flags.c_contiguous
@@ -131,9 +133,11 @@ def _paste_box_numpy(target: Any, source: Any, box: tuple, partner: Any, layout:
         box = (int(top[0]), int(bottom[0]), int(left[0]), int(right[0]))
         return _paste_one_box_numpy(target, source, box, partner, height_axis, gatherable, in_place)
     if gatherable and layout != "channels_first":
-        gathered = np.take(source, np.asarray(partner), axis=0)  # C-contiguous: its views write into it
         if in_place:
+            # mode="clip": `take` into `out` without a buffer of its own (the partners are in range).
+            gathered = np.take(source, np.asarray(partner), axis=0, out=_scratch(source), mode="clip")
             return _copy_by_boxes(target, gathered, (top, bottom, left, right), inside=True)
+        gathered = np.take(source, np.asarray(partner), axis=0)  # C-contiguous: its views write into it
         return _copy_by_boxes(gathered, target, (top, bottom, left, right), inside=False)
     shape = target.shape
     view = (shape[0], shape[1], shape[2] * shape[3]) if layout == "channels_last" else shape
@@ -152,6 +156,33 @@ def _paste_box_numpy(target: Any, source: Any, box: tuple, partner: Any, layout:
     out = target if in_place else target.copy()
     np.copyto(out.reshape(view), source if source.ndim == 0 else source.reshape(view), where=mask)
     return out
+
+
+_SCRATCH_BYTES = 32 * 2**20  # glibc's largest mmap threshold: above it every array is new memory anyway
+_thread = threading.local()
+
+
+def _scratch(like: np.ndarray) -> np.ndarray:
+    """An array of `like`'s shape and dtype that this thread keeps for its next call (32 MiB at most in all).
+
+    The in-place paste needs the gathered partners only during the call.
+    A new array each call is new memory where glibc has handed the last one
+    back to the kernel, and it page-faults on first touch (~1–3 µs per 4 KiB
+    page here): at 64x96x96x3 float32 the gather took 1.7–2.6 ms then,
+    against 0.8 ms into memory touched before (benchmarks/README.md, "sixth
+    pass"). Larger arrays get NumPy's huge pages, which fault 512 times less
+    often.
+    """
+    kept = _thread.__dict__.setdefault("scratch", {})  # (shape, dtype): array; images and masks
+    key = (like.shape, like.dtype.str)
+    if key not in kept:
+        array = np.empty(like.shape, like.dtype)
+        if array.nbytes + sum(a.nbytes for a in kept.values()) > _SCRATCH_BYTES:
+            kept.clear()
+        if array.nbytes <= _SCRATCH_BYTES:
+            kept[key] = array
+        return array
+    return kept[key]
 
 
 def _copy_by_boxes(out: np.ndarray, source: np.ndarray, box: tuple, *, inside: bool) -> np.ndarray:

@@ -205,3 +205,23 @@ def test_compiled_functions_are_made_once_per_key_and_options_and_trace_tensorfl
     with pytest.raises(TypeError):
         _backend.compiled("tensorflow", ("test: double", {}), double)
     np.testing.assert_array_equal(first(tf.constant([1, 2])).numpy(), [2, 4])
+
+
+def test_in_place_scratch_is_kept_per_thread_and_bounded():
+    # The in-place paste's gathered partners (boxes per sample) reuse one array per shape and dtype in each
+    # thread (test_paste_box_is_an_exact_copy_of_each_box["host, in place"] pastes 7 boxes into one), up to 32 MiB.
+    import threading
+
+    images, masks = np.zeros((4, 8, 8, 3), "float32"), np.zeros((4, 8, 8), "int32")
+    first = mixing._scratch(images)
+    assert first.shape == images.shape and first.dtype == images.dtype and first is not images
+    assert mixing._scratch(masks) is not first and mixing._scratch(images) is first  # images and masks both kept
+    assert mixing._scratch(images.astype("uint8")).dtype == np.uint8
+    other = []
+    thread = threading.Thread(target=lambda: other.append(mixing._scratch(images)))
+    thread.start()
+    thread.join()
+    assert other[0] is not first  # another thread, another scratch
+    large = np.broadcast_to(np.float32(0), (mixing._SCRATCH_BYTES // 4 + 1,))  # over the bound: never kept
+    assert mixing._scratch(large) is not mixing._scratch(large)
+    assert mixing._scratch(images) is not first  # the bound dropped what was kept
