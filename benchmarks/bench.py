@@ -725,10 +725,11 @@ def host_pipeline(shape, dtype, factories, repeats, batches, quick=False, worker
     fns["memcpy"] = lambda x, y: (np.copyto(buffer, np.asarray(x)) or buffer, y)
     from keras_cutmix import host
 
-    # What `layer.collate` stacks, not mixed: the ceiling of its rows.
-    collates = {
-        STACK: host.collate if backend == "jax" else lambda s: host.to_torch(host.collate(s, torch_loader=True))
-    }
+    def stack_alone(samples):  # what `layer.collate` stacks, not mixed: the ceiling of its rows
+        batch, to_tensors = host.as_numpy_views(host.collate(samples, torch_loader=True))
+        return to_tensors(batch)
+
+    collates = {STACK: host.collate if backend == "jax" else stack_alone}
     for name, make in factories.items():
         fns[name] = make()
         if name in OURS:

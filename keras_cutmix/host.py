@@ -30,7 +30,7 @@ brings back to the host.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -49,9 +49,14 @@ from keras_cutmix._backend import (
 
 
 def _torch_cpu_tensor(value: Any) -> bool:
-    """A torch tensor on the CPU that NumPy can view: no gradient, outside `torch.compile` (torch backend only)."""
+    """A torch tensor on the CPU that NumPy can view (`_numpy_viewable`), on the torch backend."""
+    return keras.backend.backend() == "torch" and _numpy_viewable(value)
+
+
+def _numpy_viewable(value: Any) -> bool:
+    """A torch tensor on the CPU that NumPy can view: no gradient, outside `torch.compile`."""
     torch = sys.modules.get("torch")
-    if torch is None or not isinstance(value, torch.Tensor) or keras.backend.backend() != "torch":
+    if torch is None or not isinstance(value, torch.Tensor):
         return False
     return (
         value.device.type == "cpu"
@@ -215,9 +220,9 @@ def collate(samples: Any, torch_loader: bool = False) -> Any:
 
     `torch_loader` (a torch DataLoader calls): the parts NumPy cannot stack
     (strings, objects) as `default_collate` collates them; in a DataLoader
-    worker on the torch backend the whole batch by `default_collate`, whose
-    CPU tensors are made in the shared memory that takes them to the main
-    process without a copy (a NumPy batch would be copied there).
+    worker the whole batch by `default_collate`, whose CPU tensors are made
+    in the shared memory that takes them to the main process without a copy
+    (a NumPy batch would be copied there).
     """
     if not isinstance(samples, Sequence) or isinstance(samples, (str, bytes)) or not samples:
         raise ValueError(
@@ -227,7 +232,7 @@ def collate(samples: Any, torch_loader: bool = False) -> Any:
         return _map_samples(lambda *parts: np.stack(parts), samples)
     import torch.utils.data
 
-    if keras.backend.backend() == "torch" and torch.utils.data.get_worker_info() is not None:
+    if torch.utils.data.get_worker_info() is not None:
         return torch.utils.data.default_collate(list(samples))
 
     def stack(*parts: Any) -> Any:
@@ -258,16 +263,7 @@ def _numpy_stackable(value: Any) -> bool:
     """A number, a numeric NumPy array, or a CPU torch tensor NumPy can view."""
     if isinstance(value, (np.ndarray, np.generic)):
         return value.dtype.kind in "biufc"
-    if isinstance(value, (bool, int, float, complex)):
-        return True
-    torch = sys.modules.get("torch")
-    return (
-        torch is not None
-        and isinstance(value, torch.Tensor)
-        and value.device.type == "cpu"
-        and not value.requires_grad
-        and value.dtype != torch.bfloat16
-    )
+    return isinstance(value, (bool, int, float, complex)) or _numpy_viewable(value)
 
 
 def called_by_torch_loader(frame: Any, depth: int = 4) -> bool:
@@ -283,11 +279,35 @@ def called_by_torch_loader(frame: Any, depth: int = 4) -> bool:
     return False
 
 
-def to_torch(out: Any) -> Any:
-    """The NumPy arrays of `out` as CPU torch tensors viewing them (no copy)."""
-    import torch
+def as_numpy_views(data: Any) -> tuple[Any, Callable[[Any], Any]]:
+    """`data` with each CPU torch tensor NumPy can view as that view (no copy), and the way back to tensors.
 
-    return keras.tree.map_structure(lambda x: torch.from_numpy(x) if isinstance(x, np.ndarray) else x, out)
+    The way back makes each NumPy array of a result a CPU tensor: a view made
+    here is its own tensor again (a DataLoader worker's batch, mixed in
+    place, stays in the shared memory `default_collate` made it in), any
+    other array a tensor viewing it.
+    """
+    tensors: dict[int, tuple[np.ndarray, Any]] = {}  # id of a view: (the view, its tensor)
+
+    def view(value: Any) -> Any:
+        if not _numpy_viewable(value):
+            return value
+        array = value.numpy()
+        tensors[id(array)] = (array, value)
+        return array
+
+    def back(out: Any) -> Any:
+        import torch
+
+        def tensor(value: Any) -> Any:
+            if not isinstance(value, np.ndarray):
+                return value
+            array, original = tensors.get(id(value), (None, None))
+            return original if array is value else torch.from_numpy(value)
+
+        return keras.tree.map_structure(tensor, out)
+
+    return keras.tree.map_structure(view, data), back
 
 
 def mix(
@@ -304,29 +324,10 @@ def mix(
     if probability is not None and not isinstance(probability, (int, float)):
         probability = np.asarray(keras.ops.convert_to_numpy(probability))
     torch_in = _torch_cpu_tensor(data[inputs.IMAGES])
-    tensors: dict[int, tuple[np.ndarray, Any]] = {}  # id of a NumPy view: (the view, its tensor)
-
-    def numpy_view(value: Any) -> Any:
-        if not _torch_cpu_tensor(value):
-            return value
-        array = value.numpy()  # no copy
-        tensors[id(array)] = (array, value)
-        return array
-
-    if torch_in:
-        data = keras.tree.map_structure(numpy_view, data)
+    if torch_in:  # CPU tensors out, as they came
+        data, to_tensors = as_numpy_views(data)
     data = canonical(data)
     overwritable = [data[key] for key in (inputs.IMAGES, inputs.SEGMENTATION_MASKS) if overwrite and key in data]
     with numpy_ops(), overwriting(overwritable):
         out = apply_mix(data, seed, options, training=training, probability=probability)
-    if torch_in:  # CPU tensors out, as they came: a view that comes back is its tensor, a new array a tensor viewing it
-        import torch
-
-        def as_tensor(value: Any) -> Any:
-            if not isinstance(value, np.ndarray):
-                return value
-            view, tensor = tensors.get(id(value), (None, None))
-            return tensor if view is value else torch.from_numpy(value)
-
-        out = keras.tree.map_structure(as_tensor, out)
-    return out
+    return to_tensors(out) if torch_in else out

@@ -151,9 +151,9 @@ class MixLayer(keras.layers.Layer):
         The samples are what the layer takes as a batch, one sample each:
         (image, label[, sample_weight]) tuples or dicts. They are stacked
         into a new batch (`host.collate`: by NumPy, as grain's `.batch()`;
-        in a torch DataLoader worker on the torch backend by
-        `default_collate`, in the shared memory that takes the batch to the
-        main process without a copy), which is mixed in place where it is
+        in a torch DataLoader worker by `default_collate`, in the shared
+        memory that takes the batch to the main process without a copy),
+        which is mixed in place where it is
         mixed in NumPy (`keras_cutmix.host`): no copy of it is made. A torch
         DataLoader gets CPU torch tensors, whatever the backend (Keras fits
         on a DataLoader's batches only as tensors). The same pixels and
@@ -174,8 +174,11 @@ class MixLayer(keras.layers.Layer):
         """
         by_torch_loader = host.called_by_torch_loader(sys._getframe(1))
         batch = host.collate(samples, torch_loader=by_torch_loader)
-        out = self._call((batch,), {}, overwrite=True)
-        return host.to_torch(out) if by_torch_loader else out
+        if not by_torch_loader:
+            return self._call((batch,), {}, overwrite=True)
+        # NumPy views of a worker's tensors, mixed in place: the batch stays in shared memory.
+        batch, to_tensors = host.as_numpy_views(batch)
+        return to_tensors(self._call((batch,), {}, overwrite=True))
 
     def _call(self, args: tuple, kwargs: dict, overwrite: bool = False) -> Any:
         kind, data, repack, training = self._host_batch(args, kwargs)

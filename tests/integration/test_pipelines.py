@@ -151,6 +151,29 @@ def test_torch_dataloader_collate_takes_tensor_samples_and_keeps_what_numpy_cann
         np.testing.assert_array_equal(element["images"].numpy(), images[i % B])
 
 
+def test_torch_dataloader_collate_in_a_worker_mixes_default_collates_batch_in_place(monkeypatch):
+    # In a DataLoader worker, on every backend, `layer.collate` mixes the tensors `default_collate` made (there in
+    # the shared memory that takes them to the main process: test_pipeline_workers.py) and returns those very
+    # tensors, not copies. The worker is simulated here (`get_worker_info`), so that every backend's leg runs it.
+    torch = pytest.importorskip("torch")
+    from torch.utils import data
+
+    made = []
+    collate = data.default_collate
+    monkeypatch.setattr(data, "default_collate", lambda batch: made.append(collate(batch)) or made[-1])
+    monkeypatch.setattr(data, "get_worker_info", lambda: type("Info", (), {"id": 0, "num_workers": 1, "seed": 5})())
+    images, labels = _batch()
+    layer = keras_cutmix.CutMix(num_classes=B, seed=0, mode="sample")
+    elements = [(images[i], labels[i]) for i in range(B)]
+    x, y = next(iter(data.DataLoader(elements, batch_size=B, collate_fn=layer.collate)))
+    assert len(made) == 1 and x is made[0][0], "the batch default_collate made, mixed in place"
+    assert x.dtype == torch.uint8 and isinstance(y, torch.Tensor)
+    pixels = to_numpy(x)[..., 0].reshape(B, -1).astype(int) - 1
+    shares = np.stack([np.bincount(row, minlength=B) for row in pixels]) / pixels.shape[1]
+    np.testing.assert_allclose(to_numpy(y), shares, atol=1e-6)
+    assert not np.array_equal(to_numpy(x), images), "nothing was mixed"
+
+
 def test_pydataset_threads_share_one_counter_and_fit():
     layer = keras_cutmix.CutMix(num_classes=B, seed=0, mode="sample")
     drawn, lock = [], threading.Lock()
