@@ -113,7 +113,7 @@ def targets_table(targets: list) -> str:
     mark = {True: "met", False: "**missed**", None: "not measured"}
     body = [[t["target"], "-" if t["value"] is None else f"{t['value']:.2f}", mark[t["met"]]] for t in targets]
     if any(t.get("ceiling") is not None for t in targets):
-        # Host pipelines: the value a mapping that costs nothing would reach (bench.CEILING).
+        # Host pipelines: keras over the batching alone, the most that row could reach (bench.CEILING).
         ceiling = lambda t: "-" if t.get("ceiling") is None else f"{t['ceiling']:.2f}"
         body = [[*row[:2], ceiling(t), row[2]] for row, t in zip(body, targets)]
         return table(["target", "value", "ceiling", ""], body)

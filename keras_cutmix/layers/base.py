@@ -153,8 +153,8 @@ class MixLayer(keras.layers.Layer):
         into a new batch (`host.collate`: by NumPy, as grain's `.batch()`;
         in a torch DataLoader worker by `default_collate`, in the shared
         memory that takes the batch to the main process without a copy),
-        which is mixed in place where it is
-        mixed in NumPy (`keras_cutmix.host`): no copy of it is made. A torch
+        which is mixed in place where it is mixed in NumPy
+        (`keras_cutmix.host`): no copy of it is made. A torch
         DataLoader gets CPU torch tensors, whatever the backend (Keras fits
         on a DataLoader's batches only as tensors). The same pixels and
         labels as `layer(batch)` from the same draw. At 128x224x224x3
